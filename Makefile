@@ -1,0 +1,82 @@
+# Transformers from scratch: everything a learner, maintainer or translator runs.
+# `make install` then `make test` on a fresh machine; `make help` lists the rest.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# A virtual environment in .venv by default; `make VENV= install` uses the current Python instead.
+VENV ?= .venv
+PYTHON ?= python3
+ifeq ($(strip $(VENV)),)
+  PY := $(PYTHON)
+else
+  PY := $(VENV)/bin/python
+endif
+
+# Developers and CI have an offline Hub cache beside the checkout (see ../shared/README.md): use it, offline.
+# Elsewhere (a learner's machine) the notebooks download from the Hub as usual.
+SHARED_HUB_CACHE := $(abspath ../shared/hf-cache/hub)
+ifneq ($(wildcard $(SHARED_HUB_CACHE)),)
+  HF_HUB_CACHE ?= $(SHARED_HUB_CACHE)
+  HF_HUB_OFFLINE ?= 1
+endif
+ifdef HF_HUB_CACHE
+  export HF_HUB_CACHE := $(abspath $(HF_HUB_CACHE))
+endif
+ifdef HF_HUB_OFFLINE
+  export HF_HUB_OFFLINE
+endif
+
+# Every language under chapters/ by default; `make test-notebooks LANGS=ko` for one.
+LANGS ?=
+NB ?=
+NOTEBOOKS := $(if $(strip $(LANGS)),$(foreach l,$(LANGS),chapters/$(l)),chapters)
+# pytest exits 5 when it selects no test (e.g. a language with no notebook yet): that is not a failure.
+PYTEST_OK := rc=$$?; if [ $$rc -eq 5 ]; then echo "(no tests selected)"; rc=0; fi; exit $$rc
+
+.PHONY: help install lib check lint test test-unit test-notebooks execute translation-status lab bench clean
+
+help:  ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+install:  ## set everything up: a venv with the pinned requirements (test tools included) and course_lib
+ifneq ($(strip $(VENV)),)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+endif
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install -e .
+
+lib:  ## regenerate course_lib from the English notebooks' `#| export` cells
+	$(PY) -m tools.export
+
+lint:  ## ruff over the library, tools, tests and every notebook
+	$(PY) -m ruff check .
+
+check: lint  ## fast structural checks: lint, toctree, clean notebooks, course_lib sync, translation parity, Colab
+	$(PY) -m tools.check
+
+test: check test-unit test-notebooks  ## everything: the checks, unit tests, every notebook of every language (nbval)
+
+test-unit:  ## unit tests in tests/
+	$(PY) -m pytest tests -q; $(PYTEST_OK)
+
+test-notebooks:  ## run every notebook and compare with its stored outputs (strict nbval); NB=... for some
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg \
+		--nbval-cell-timeout=300 -p tools.notebook_times -q $(if $(NB),$(NB),$(NOTEBOOKS)); $(PYTEST_OK)
+
+execute:  ## re-run notebooks in a fresh kernel and store their outputs: NB="chapters/en/chapter0/setup.ipynb ..."; NB=all for every one
+	@test -n "$(NB)" || { echo 'name the notebooks: make execute NB=chapters/en/chapter0/setup.ipynb (or NB=all)'; exit 2; }
+	$(PY) -m tools.execute $(if $(filter all,$(NB)),--all,$(NB))
+
+translation-status:  ## per language: each section translated, stale or missing
+	@$(PY) -m tools.translations status
+
+lab:  ## open the course in JupyterLab
+	$(PY) -m jupyter lab chapters
+
+bench:  ## benchmarks against the reference implementations, side by side in one run (markdown table + JSON)
+	$(PY) -m tools.bench --json build/bench.json
+
+clean:  ## remove build outputs (not the venv)
+	rm -rf build .pytest_cache .ruff_cache

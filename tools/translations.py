@@ -1,0 +1,182 @@
+"""Keep translations honest: same cells as English, same code, and a record of which English they translate.
+
+    python -m tools.translations check                 # code parity and records; exit 1 on a problem
+    python -m tools.translations status                # per language: translated, stale or missing
+    python -m tools.translations stamp NOTEBOOK...     # record that these translations match English as it is now
+
+A translated notebook has the English notebook's cells in the same order and of the same types; its code cells
+equal the English ones once comments are removed (so every translation runs the very same code, and nbval checks
+the same outputs). Markdown and comments are what translators change. The notebook's metadata records a hash of
+each English cell's translatable text (markdown, or a code cell's comments) at the time of translation: when
+English changes, the section shows as stale, with the cells that changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sys
+import tokenize
+from pathlib import Path
+
+from tools.course import (
+    ROOT,
+    SOURCE_LANG,
+    cell_source,
+    languages,
+    read_notebook,
+    relative,
+    sections,
+    write_notebook,
+)
+
+
+META_KEY = "course"  # notebook.metadata.course.translation = {"source": ..., "source_hash": ..., "cells": [...]}
+
+
+def split_comments(code: str) -> tuple[str, str]:
+    """(code without comments, the comments): 'x = 1  # one' -> ('x = 1', '# one').
+
+    Blank lines and lines left empty are dropped so that translating a comment never changes the code.
+    Code that Python's tokenizer rejects (a shell escape, say) is compared as it is.
+    """
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return "\n".join(line.rstrip() for line in code.splitlines() if line.strip()), ""
+    lines = code.splitlines()
+    comments = []
+    # Remove comments from the right so that earlier columns stay valid.
+    for tok in reversed(tokens):
+        if tok.type == tokenize.COMMENT:
+            row, col = tok.start
+            lines[row - 1] = lines[row - 1][:col]
+            comments.append(tok.string)
+    stripped = "\n".join(line.rstrip() for line in lines if line.strip())
+    return stripped, "\n".join(reversed(comments))
+
+
+def translatable(cell) -> str:
+    """The text of a cell a translator translates: all of a markdown cell, the comments of a code cell."""
+    if cell.cell_type == "code":
+        return split_comments(cell_source(cell))[1]
+    return cell_source(cell)
+
+
+def cell_hashes(nb) -> list[str]:
+    return [hashlib.sha256(translatable(c).encode()).hexdigest()[:12] for c in nb.cells]
+
+
+def source_hash(hashes: list[str]) -> str:
+    return hashlib.sha256(" ".join(hashes).encode()).hexdigest()[:16]
+
+
+def parity_problems(english, translation, name: str) -> list[str]:
+    """Structural differences between an English notebook and its translation."""
+    problems = []
+    if len(english.cells) != len(translation.cells):
+        problems.append(f"{name}: {len(translation.cells)} cells, English has {len(english.cells)}; "
+                        "a translation keeps every English cell, in order")
+    for i, (en, tr) in enumerate(zip(english.cells, translation.cells, strict=False)):
+        if en.cell_type != tr.cell_type:
+            problems.append(f"{name}: cell {i} is {tr.cell_type}, English cell {i} is {en.cell_type}")
+            break  # later cells are misaligned; one message says it
+        if en.cell_type == "code":
+            en_code, tr_code = split_comments(cell_source(en))[0], split_comments(cell_source(tr))[0]
+            if en_code != tr_code:
+                problems.append(f"{name}: cell {i} has code that differs from English cell {i} "
+                                "(only comments may be translated; copy the English code)")
+    return problems
+
+
+def record(translation):
+    return (translation.metadata.get(META_KEY) or {}).get("translation")
+
+
+def check(root: Path = ROOT) -> list[str]:
+    """Parity and translation records of every translated notebook (messages; empty when all is well)."""
+    problems = []
+    for lang in languages(root)[1:]:
+        for s in sections(root):
+            tr_path, en_path = s.file(lang, root), s.file(SOURCE_LANG, root)
+            if not tr_path.exists() or not en_path.exists():
+                continue
+            name = relative(tr_path, root)
+            english, translation = read_notebook(en_path), read_notebook(tr_path)
+            problems += parity_problems(english, translation, name)
+            rec = record(translation)
+            if not rec or "source_hash" not in rec or "cells" not in rec:
+                problems.append(f"{name}: no record of the English version it translates; when the translation "
+                                f"is done, run `python -m tools.translations stamp {name}`")
+    return problems
+
+
+def status(root: Path = ROOT) -> dict[str, list[tuple[str, str, str]]]:
+    """{lang: [(section id, 'translated' | 'stale' | 'missing', detail)]} for every translated language."""
+    table = {}
+    for lang in languages(root)[1:]:
+        rows = []
+        for s in sections(root):
+            tr_path, en_path = s.file(lang, root), s.file(SOURCE_LANG, root)
+            if not tr_path.exists():
+                rows.append((s.id, "missing", ""))
+                continue
+            rec = record(read_notebook(tr_path)) or {}
+            now = cell_hashes(read_notebook(en_path))
+            if rec.get("source_hash") == source_hash(now):
+                rows.append((s.id, "translated", ""))
+                continue
+            then = rec.get("cells") or []
+            changed = [str(i) for i, h in enumerate(now) if i >= len(then) or then[i] != h]
+            detail = "English cells changed since: " + ", ".join(changed) if changed else "English cells removed"
+            rows.append((s.id, "stale", detail if rec else "never stamped"))
+        table[lang] = rows
+    return table
+
+
+def stamp(path: Path, root: Path = ROOT) -> None:
+    """Record in a translated notebook the English version it now translates."""
+    path = path.resolve()
+    lang, rel = path.relative_to((root / "chapters").resolve()).parts[0], None
+    rel = path.relative_to((root / "chapters" / lang).resolve()).as_posix()
+    if lang == SOURCE_LANG:
+        raise SystemExit(f"{relative(path, root)} is English: stamp a translation")
+    english_path = root / "chapters" / SOURCE_LANG / rel
+    english, translation = read_notebook(english_path), read_notebook(path)
+    problems = parity_problems(english, translation, relative(path, root))
+    if problems:
+        raise SystemExit("\n".join(problems + ["fix these before stamping"]))
+    hashes = cell_hashes(english)
+    translation.metadata.setdefault(META_KEY, {})["translation"] = {
+        "source": f"chapters/{SOURCE_LANG}/{rel}",
+        "source_hash": source_hash(hashes),
+        "cells": hashes,
+    }
+    write_notebook(translation, path)
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "status"
+    if command == "check":
+        problems = check()
+        print("\n".join(problems) or "translations: same cells and code as English, every one recorded")
+        return 1 if problems else 0
+    if command == "status":
+        for lang, rows in status().items():
+            counts = {k: sum(1 for r in rows if r[1] == k) for k in ("translated", "stale", "missing")}
+            print(f"\n## {lang}: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + "\n")
+            print("| section | status | detail |\n|---|---|---|")
+            for sid, state, detail in rows:
+                print(f"| {sid} | {state} | {detail} |")
+        return 0
+    if command == "stamp":
+        for p in argv[1:]:
+            stamp(Path(p))
+            print(f"stamped {p}")
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
