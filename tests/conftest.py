@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,14 @@ import nbformat
 import pytest
 
 from tools.course import ROOT
+
+
+# The tests read the Hub offline from the shared cache beside the checkout (../shared/README.md), as `make test`
+# does; set here too so that a bare `pytest` behaves the same. This runs before any test imports huggingface_hub.
+_SHARED_CACHE = ROOT.parent / "shared" / "hf-cache" / "hub"
+if _SHARED_CACHE.is_dir():
+    os.environ.setdefault("HF_HUB_CACHE", str(_SHARED_CACHE))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 TOC = """\

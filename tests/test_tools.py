@@ -210,3 +210,29 @@ def test_clean_drops_run_metadata():
     nb.cells[0].metadata["execution"] = {"iopub.status.busy": "2026-01-01"}
     execute.clean(nb)
     assert set(nb.metadata) == {"kernelspec", "language_info"} and nb.cells[0].metadata == {}
+
+
+# --- benchmark harness ----------------------------------------------------------------------------------------
+
+def test_bench_ratio_is_above_one_when_we_are_faster_whatever_the_unit():
+    from tools.bench import Result
+
+    assert Result("throughput", 200.0, "tokens/s", reference=100.0).ratio == 2.0
+    assert Result("latency", 0.5, "s", reference=1.0, higher_is_better=False).ratio == 2.0
+    assert Result("no reference", 1.0, "GFLOP/s").ratio is None
+
+
+def test_bench_table_and_json(tmp_path, capsys):
+    from tools import bench
+
+    bench.BENCHMARKS["fake"] = lambda: [bench.Result("fake row", 3.0, "it/s", reference=1.5, reference_name="ref")]
+    try:
+        assert bench.main(["--only", "fake", "--json", str(tmp_path / "b.json")]) == 0
+    finally:
+        del bench.BENCHMARKS["fake"]
+    out = capsys.readouterr().out
+    assert "| fake row | 3.0 it/s | 1.5 it/s (ref) | 2.00× |" in out
+    import json
+
+    saved = json.loads((tmp_path / "b.json").read_text())
+    assert saved["results"][0]["ratio"] == 2.0 and saved["results"][0]["reference_name"] == "ref"

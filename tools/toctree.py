@@ -57,7 +57,7 @@ def check(root: Path = ROOT) -> list[str]:
     seen_numbers: set[int] = set()
     listed: set[tuple[str, str]] = set()
 
-    def need_id(kind: str, value, where: str) -> None:
+    def need_id(value, where: str) -> None:
         if not isinstance(value, str) or not ID.match(value):
             errors.append(f"_toctree.yml: {where} needs an 'id' of lowercase letters, digits, '-' or '_' (got {value!r})")
         elif value in seen_ids:
@@ -71,13 +71,13 @@ def check(root: Path = ROOT) -> list[str]:
         if not isinstance(number, int) or number in seen_numbers:
             errors.append(f"_toctree.yml: {where} needs a unique integer 'number'")
         seen_numbers.add(number)
-        need_id("", chapter.get("id"), where)
+        need_id(chapter.get("id"), where)
         ctitles = chapter.get("title") or {}
         chapter_langs: set[str] = set()
         for si, s in enumerate(chapter.get("sections") or []):
             path = s.get("path")
             swhere = f"section {s.get('id', f'#{si}')!r} of {where}"
-            need_id("", s.get("id"), swhere)
+            need_id(s.get("id"), swhere)
             if not isinstance(path, str) or not path.endswith(".ipynb"):
                 errors.append(f"_toctree.yml: {swhere} needs a 'path' to a notebook, e.g. chapter{number}/intro.ipynb")
                 continue
