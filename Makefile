@@ -63,7 +63,7 @@ test-unit:  ## unit tests in tests/
 
 test-notebooks:  ## run every notebook and compare with its stored outputs (strict nbval); NB=... for some
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg \
-		--nbval-cell-timeout=300 -p tools.notebook_times -q $(if $(NB),$(NB),$(NOTEBOOKS)); $(PYTEST_OK)
+		--nbval-cell-timeout=300 -p tools.nbval_plugin -q $(if $(NB),$(NB),$(NOTEBOOKS)); $(PYTEST_OK)
 
 execute:  ## re-run notebooks in a fresh kernel and store their outputs: NB="chapters/en/chapter0/setup.ipynb ..."; NB=all for every one
 	@test -n "$(NB)" || { echo 'name the notebooks: make execute NB=chapters/en/chapter0/setup.ipynb (or NB=all)'; exit 2; }

@@ -236,3 +236,13 @@ def test_bench_table_and_json(tmp_path, capsys):
 
     saved = json.loads((tmp_path / "b.json").read_text())
     assert saved["results"][0]["ratio"] == 2.0 and saved["results"][0]["reference_name"] == "ref"
+
+
+def test_ignoring_an_output_needs_a_reason_and_skipping_a_cell_is_not_allowed(course):
+    path = course / "chapters/en/chapter1/first.ipynb"
+    edit_cell(path, 5, "# NBVAL_IGNORE_OUTPUT\nprint(add_one(math.pi))")
+    assert "ignores its output without saying why" in execute.check(course)[0]
+    edit_cell(path, 5, "# NBVAL_IGNORE_OUTPUT: a wall-clock time\nprint(add_one(math.pi))")
+    assert execute.check(course) == []
+    edit_cell(path, 5, "# NBVAL_SKIP\nprint(add_one(math.pi))")
+    assert "NBVAL_SKIP" in execute.check(course)[0]

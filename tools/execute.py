@@ -11,6 +11,7 @@ the notebook's folder. Metadata that changes from run to run (timings, kernel ve
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -95,6 +96,12 @@ def check(root: Path = ROOT) -> list[str]:
                                 f"re-run the notebook in a fresh kernel with `make execute NB={name}`")
                 break
             expected += 1
+            if "NBVAL_SKIP" in cell.source:
+                problems.append(f"{name}: cell {i} is marked NBVAL_SKIP; every cell of the course runs in the tests")
+            for line in cell.source.splitlines():
+                if "NBVAL_IGNORE_OUTPUT" in line and not re.search(r"NBVAL_IGNORE_OUTPUT\s*[:(-]\s*\w+", line):
+                    problems.append(f"{name}: cell {i} ignores its output without saying why; write "
+                                    "`# NBVAL_IGNORE_OUTPUT: <why this output cannot be the same twice>`")
             if any(o.output_type == "error" for o in cell.outputs) and "NBVAL_RAISES_EXCEPTION" not in cell.source:
                 problems.append(f"{name}: cell {i} stores an error; fix it or mark it `# NBVAL_RAISES_EXCEPTION`")
             if any(k in cell.metadata for k in CELL_METADATA_DROPPED):

@@ -1,18 +1,27 @@
-"""A pytest plugin (`-p tools.notebook_times`) that reports how long each notebook took under nbval.
+"""The pytest plugin for notebook tests (`-p tools.nbval_plugin`, as `make test-notebooks` loads it).
 
-The budget is 3 minutes a notebook on 2 CPU cores. This reports, it never fails a test: the machines are noisy.
-The table goes to the terminal and to build/notebook-times.json, so a regression shows up in CI's log.
+1. Kernels run in the environment `make execute` stored the outputs in (tools.course.NOTEBOOK_ENV): nbval's kernels
+   inherit this process's environment, so it is set here before any kernel starts.
+2. It reports how long each notebook took. The budget is 3 minutes a notebook on 2 CPU cores; this reports, it never
+   fails a test (the machines are noisy). The table goes to the terminal and to build/notebook-times.json.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
+
+from tools.course import NOTEBOOK_ENV
 
 
 BUDGET_SECONDS = 180
 _seconds: dict[str, float] = defaultdict(float)
+
+
+def pytest_configure(config):
+    os.environ.update(NOTEBOOK_ENV)
 
 
 def pytest_runtest_logreport(report):
