@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+
 import torch
 
 from course_lib.bpe import BPE, BYTE_TO_CHAR, CHAR_TO_BYTE
