@@ -8,8 +8,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-
 import torch
+
 
 from course_lib.bpe import BPE, BYTE_TO_CHAR, CHAR_TO_BYTE
 from course_lib.bpe_naive import WHITESPACE, gpt2_pattern
