@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-
 from course_lib.bpe import BPE, BYTE_TO_CHAR, CHAR_TO_BYTE
 from course_lib.bpe_naive import WHITESPACE, gpt2_pattern
 from course_lib.wordpiece import Normalized, bert_pre_tokenize
