@@ -64,8 +64,8 @@ class ByteLevel:
 
 # %% chapters/en/chapter2/tokenizer.ipynb cell 7
 class WordPieceDecoder:
-    """Join WordPiece tokens back into text: "##" pieces stick to the previous token, and spaces before
-    punctuation and English contractions are cleaned up ("hello , world" -> "hello, world")."""
+    """Join WordPiece tokens back into text: "##" pieces stick to the previous token, and each token's leading
+    space is cleaned up before punctuation and English contractions ("hello" "," -> "hello,"), as 🤗 tokenizers does."""
 
     def __init__(self, prefix: str = "##", cleanup: bool = True):
         self.prefix, self.cleanup = prefix, cleanup
@@ -74,15 +74,15 @@ class WordPieceDecoder:
         out = []
         for i, token in enumerate(tokens):
             if i > 0 and token.startswith(self.prefix):
-                out.append(token[len(self.prefix):])
-            else:
-                out.append((" " if i > 0 else "") + token)
-        text = "".join(out)
-        if self.cleanup:
-            for dirty, clean in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                                 (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]:
-                text = text.replace(dirty, clean)
-        return text
+                token = token[len(self.prefix):]
+            elif i > 0:
+                token = " " + token
+            if self.cleanup:  # token by token, so " '" followed by " s" stays "it ' s"
+                for dirty, clean in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                                     (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]:
+                    token = token.replace(dirty, clean)
+            out.append(token)
+        return "".join(out)
 
 
 # %% chapters/en/chapter2/tokenizer.ipynb cell 10

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -19,6 +20,12 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+
+# The reference libraries run on one thread, as course_lib does: the comparison is of algorithms and code, not cores.
+os.environ.setdefault("RAYON_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 
 
 @dataclass
@@ -74,6 +81,88 @@ def matmul_peak() -> list[Result]:
     seconds = best_of(lambda: a @ b, repeat=20, warmup=3)
     return [Result("float32 matmul 1024x1024 (torch)", 2 * n**3 / seconds / 1e9, "GFLOP/s",
                    note=f"{torch.get_num_threads()} threads")]
+
+
+def _shakespeare() -> str:
+    from course_lib.hub import load_hub_dataset
+
+    return load_hub_dataset("karpathy/tiny_shakespeare", split="train")[0]["text"]
+
+
+def _reference_bpe(text: str, vocab_size: int):
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator([text], trainers.BpeTrainer(
+        vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    return tok
+
+
+@benchmark
+def bpe_training() -> list[Result]:
+    """Chapter 2: byte-level BPE training on tiny_shakespeare (1 MB), against 🤗 tokenizers' Rust BpeTrainer,
+    and the incremental trainer against the chapter's simple one (same counted words, where the simple one finishes)."""
+    from collections import Counter
+
+    from course_lib.bpe import BYTE_TO_CHAR, byte_level_words, train_bpe
+    from course_lib.bpe_naive import train_bpe_naive
+
+    text = _shakespeare()
+    alphabet = list(BYTE_TO_CHAR.values())
+    ours = best_of(lambda: train_bpe(Counter(byte_level_words(text)), 4096, alphabet), repeat=3)
+    reference = best_of(lambda: _reference_bpe(text, 4096), repeat=3)
+    words = Counter(byte_level_words(text))
+    simple = best_of(lambda: train_bpe_naive(words, 512, alphabet), repeat=1, warmup=0)
+    fast = best_of(lambda: train_bpe(words, 512, alphabet), repeat=5)
+    return [
+        Result("BPE training, vocab 4096, text to merges", ours, "s", reference, "tokenizers BpeTrainer (Rust)",
+               higher_is_better=False),
+        Result("BPE training, vocab 512, counted words to merges", fast, "s", simple, "course_lib simple trainer",
+               higher_is_better=False, note="incremental vs recount"),
+    ]
+
+
+@benchmark
+def tokenizer_encoding() -> list[Result]:
+    """Chapter 2: encoding throughput on one thread, ids and offsets included, against 🤗 tokenizers."""
+    import tempfile
+    from collections import Counter
+
+    from tokenizers import Tokenizer as Reference
+
+    from course_lib.bpe import BPE, BYTE_TO_CHAR, byte_level_words, train_bpe
+    from course_lib.hub import load_hub_dataset
+    from course_lib.tokenizer import ByteLevel, Tokenizer
+    from course_lib.tokenizer_json import load_tokenizer, save_tokenizer
+
+    text = _shakespeare()
+    vocab, merges = train_bpe(Counter(byte_level_words(text)), 4096, alphabet=BYTE_TO_CHAR.values())
+    bpe = Tokenizer(BPE(vocab, merges), pre_tokenizer=ByteLevel(), decoder=ByteLevel())
+    bpe_reference = Reference.from_file(str(save_tokenizer(bpe, tempfile.mkdtemp())))
+    mb = len(text.encode("utf-8")) / 1e6
+
+    def fresh_bpe():  # a cold word cache each time, as for a new text
+        bpe.model.cache.clear()
+        return bpe.encode(text)
+
+    rows = [Result("byte-level BPE encode, tiny_shakespeare train (vocab 4096)", mb / best_of(fresh_bpe, repeat=3),
+                   "MB/s", mb / best_of(lambda: bpe_reference.encode(text), repeat=3), "tokenizers (Rust)")]
+
+    sentences = list(load_hub_dataset("nyu-mll/glue", "sst2", split="train")["sentence"])
+    minilm = load_tokenizer("sentence-transformers/all-MiniLM-L6-v2")
+    minilm.padding = minilm.truncation = None
+    minilm_reference = Reference.from_file(str(save_tokenizer(minilm, tempfile.mkdtemp())))
+
+    def fresh_wordpiece():
+        minilm.model.cache.clear()
+        return [minilm.encode(s) for s in sentences]
+
+    n = len(sentences)
+    rows.append(Result("WordPiece encode, SST-2 train sentences (MiniLM)", n / best_of(fresh_wordpiece, repeat=3),
+                       "sentences/s", n / best_of(lambda: minilm_reference.encode_batch(sentences), repeat=3),
+                       "tokenizers (Rust)"))
+    return rows
 
 
 # --- the harness ----------------------------------------------------------------------------------------------

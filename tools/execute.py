@@ -98,10 +98,14 @@ def check(root: Path = ROOT) -> list[str]:
             expected += 1
             if "NBVAL_SKIP" in cell.source:
                 problems.append(f"{name}: cell {i} is marked NBVAL_SKIP; every cell of the course runs in the tests")
-            for line in cell.source.splitlines():
-                if "NBVAL_IGNORE_OUTPUT" in line and not re.search(r"NBVAL_IGNORE_OUTPUT\s*[:(-]\s*\w+", line):
-                    problems.append(f"{name}: cell {i} ignores its output without saying why; write "
-                                    "`# NBVAL_IGNORE_OUTPUT: <why this output cannot be the same twice>`")
+            lines = [line.strip() for line in cell.source.splitlines()]
+            for n, line in enumerate(lines):
+                # nbval honours the marker only when it is the whole comment, so the reason goes on the next line.
+                if "NBVAL_IGNORE_OUTPUT" in line and (
+                        line != "# NBVAL_IGNORE_OUTPUT" or n + 1 >= len(lines)
+                        or not re.match(r"#\s*\S.{8,}", lines[n + 1])):
+                    problems.append(f"{name}: cell {i} must say `# NBVAL_IGNORE_OUTPUT` alone on a line, followed by a "
+                                    "comment line saying why this output cannot be the same twice")
             if any(o.output_type == "error" for o in cell.outputs) and "NBVAL_RAISES_EXCEPTION" not in cell.source:
                 problems.append(f"{name}: cell {i} stores an error; fix it or mark it `# NBVAL_RAISES_EXCEPTION`")
             if any(k in cell.metadata for k in CELL_METADATA_DROPPED):
