@@ -2,20 +2,6 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
-
-def sinusoidal_positions(n_positions: int, dim: int) -> torch.Tensor:
-    """The fixed position encodings of "Attention is all you need": sines and cosines of geometric wavelengths.
-
-    Row p, columns 2i and 2i+1: sin(p / 10000^(2i/dim)) and cos(p / 10000^(2i/dim)). Shape (n_positions, dim).
-    """
-    position = torch.arange(n_positions, dtype=torch.float32)[:, None]  # (P, 1)
-    frequency = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))  # (dim/2,)
-    table = torch.zeros(n_positions, dim)
-    table[:, 0::2] = torch.sin(position * frequency)
-    table[:, 1::2] = torch.cos(position * frequency[: dim // 2])
-    return table
 
 
 def padding_mask(attention_mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -60,11 +46,3 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Ten
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout if training else 0.0)
     return out, None
 
-
-def activation(name: str) -> nn.Module:
-    """The feed-forward non-linearity a config names: "gelu" (exact, BERT), "gelu_new" (tanh approximation, GPT-2)."""
-    choices = {"gelu": nn.GELU, "gelu_new": lambda: nn.GELU(approximate="tanh"),
-               "gelu_pytorch_tanh": lambda: nn.GELU(approximate="tanh"), "relu": nn.ReLU}
-    if name not in choices:
-        raise ValueError(f"activation {name!r} is not one course_lib knows ({', '.join(choices)})")
-    return choices[name]()

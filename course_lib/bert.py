@@ -2,9 +2,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.attention import activation, attention, padding_mask
+from course_lib.attention import attention, padding_mask
 from course_lib.config import BertConfig
-from course_lib.modeling import ModelOutput, PreTrainedModel, check_attention_mask, check_input_ids
+from course_lib.modeling import (
+    ModelOutput,
+    PreTrainedModel,
+    activation,
+    check_attention_mask,
+    check_input_ids,
+)
 
 
 class BertEmbeddings(nn.Module):

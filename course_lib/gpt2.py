@@ -2,9 +2,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.attention import activation, attention, causal_mask, padding_mask
+from course_lib.attention import attention, causal_mask, padding_mask
 from course_lib.config import GPT2Config
-from course_lib.modeling import ModelOutput, PreTrainedModel, check_attention_mask, check_input_ids
+from course_lib.modeling import (
+    ModelOutput,
+    PreTrainedModel,
+    activation,
+    check_attention_mask,
+    check_input_ids,
+)
 
 
 class GPT2Attention(nn.Module):

@@ -17,6 +17,15 @@ from course_lib.config import CONFIGS, ConfigError, PretrainedConfig
 WEIGHTS = "model.safetensors"
 
 
+def activation(name: str) -> nn.Module:
+    """The feed-forward non-linearity a config names: "gelu" (exact, BERT), "gelu_new" (tanh approximation, GPT-2)."""
+    choices = {"gelu": nn.GELU, "gelu_new": lambda: nn.GELU(approximate="tanh"),
+               "gelu_pytorch_tanh": lambda: nn.GELU(approximate="tanh"), "relu": nn.ReLU}
+    if name not in choices:
+        raise ValueError(f"activation {name!r} is not one course_lib knows ({', '.join(choices)})")
+    return choices[name]()
+
+
 class CheckpointError(ValueError):
     """Weights that do not fit the model, or a weights file that cannot be read; the message names the tensors."""
 
