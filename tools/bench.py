@@ -69,6 +69,21 @@ def best_of(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float
     return statistics.median(times)
 
 
+def side_by_side(fns: list[Callable[[], object]], repeat: int = 5, warmup: int = 1) -> list[float]:
+    """Median wall time of each function, measured in turns (a, b, a, b, ...) so that a slow moment of the
+    machine falls on both sides rather than on whichever ran second."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, out in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
 # --- the benchmarks -------------------------------------------------------------------------------------------
 
 @benchmark
@@ -110,10 +125,10 @@ def bpe_training() -> list[Result]:
 
     text = _shakespeare()
     alphabet = list(BYTE_TO_CHAR.values())
-    ours = best_of(lambda: train_bpe(Counter(byte_level_words(text)), 4096, alphabet), repeat=3)
-    reference = best_of(lambda: _reference_bpe(text, 4096), repeat=3)
+    ours, reference = side_by_side([lambda: train_bpe(Counter(byte_level_words(text)), 4096, alphabet),
+                                    lambda: _reference_bpe(text, 4096)], repeat=3)
     words = Counter(byte_level_words(text))
-    simple = best_of(lambda: train_bpe_naive(words, 512, alphabet), repeat=1, warmup=0)
+    simple = best_of(lambda: train_bpe_naive(words, 512, alphabet), repeat=1, warmup=0)  # about 16 s a run
     fast = best_of(lambda: train_bpe(words, 512, alphabet), repeat=5)
     return [
         Result("BPE training, vocab 4096, text to merges", ours, "s", reference, "tokenizers BpeTrainer (Rust)",
@@ -146,8 +161,9 @@ def tokenizer_encoding() -> list[Result]:
         bpe.model.cache.clear()
         return bpe.encode(text)
 
-    rows = [Result("byte-level BPE encode, tiny_shakespeare train (vocab 4096)", mb / best_of(fresh_bpe, repeat=3),
-                   "MB/s", mb / best_of(lambda: bpe_reference.encode(text), repeat=3), "tokenizers (Rust)")]
+    ours, theirs = side_by_side([fresh_bpe, lambda: bpe_reference.encode(text)], repeat=3)
+    rows = [Result("byte-level BPE encode, tiny_shakespeare train (vocab 4096)", mb / ours, "MB/s", mb / theirs,
+                   "tokenizers (Rust)")]
 
     sentences = list(load_hub_dataset("nyu-mll/glue", "sst2", split="train")["sentence"])
     minilm = load_tokenizer("sentence-transformers/all-MiniLM-L6-v2")
@@ -159,10 +175,117 @@ def tokenizer_encoding() -> list[Result]:
         return [minilm.encode(s) for s in sentences]
 
     n = len(sentences)
-    rows.append(Result("WordPiece encode, SST-2 train sentences (MiniLM)", n / best_of(fresh_wordpiece, repeat=3),
-                       "sentences/s", n / best_of(lambda: minilm_reference.encode_batch(sentences), repeat=3),
+    ours, theirs = side_by_side([fresh_wordpiece, lambda: minilm_reference.encode_batch(sentences)], repeat=3)
+    rows.append(Result("WordPiece encode, SST-2 train sentences (MiniLM)", n / ours, "sentences/s", n / theirs,
                        "tokenizers (Rust)"))
     return rows
+
+
+_MEMORY_PROBE = """
+import resource, sys, torch
+from course_lib.tokenizer_json import load_tokenizer
+import transformers  # imported in both runs, so that both start from the same footprint
+which, folder = sys.argv[1], sys.argv[2]
+torch.manual_seed(0)
+ids = torch.randint(1000, 30000, (32, 128))
+if which == "ours":
+    from course_lib.bert import BertModel
+    model = BertModel.from_pretrained(folder).train()
+else:
+    model = transformers.BertModel.from_pretrained(folder).train()
+before = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() / 1024
+model(ids).last_hidden_state.sum().backward()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def _peak_memory_mb(which: str, folder: str) -> float:
+    """Peak resident memory added by one forward+backward at 32 x 128, in a fresh process."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, which, folder], capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.split()[-1]) / 1024
+
+
+@benchmark
+def encoder() -> list[Result]:
+    """Chapter 4: MiniLM forward and forward+backward at batch 32 x 128, course_lib against transformers, same
+    weights; peak memory; achieved FLOP/s as a fraction of the float32 matmul peak measured in this run."""
+    import torch
+    import transformers
+    from huggingface_hub import snapshot_download
+
+    from course_lib.bert import BertModel
+
+    folder = snapshot_download("sentence-transformers/all-MiniLM-L6-v2")
+    ours = BertModel.from_pretrained(folder)
+    theirs = transformers.BertModel.from_pretrained(folder).eval()
+    torch.manual_seed(0)
+    ids = torch.randint(1000, 30000, (32, 128))
+    tokens = ids.numel()
+
+    def forward(model):
+        with torch.no_grad():
+            return model(ids).last_hidden_state
+
+    def train_step(model):
+        model.zero_grad(set_to_none=True)
+        model(ids).last_hidden_state.sum().backward()
+
+    f_ours, f_theirs = side_by_side([lambda: forward(ours), lambda: forward(theirs)], repeat=7)
+    ours.train()
+    theirs.train()
+    b_ours, b_theirs = side_by_side([lambda: train_step(ours), lambda: train_step(theirs)], repeat=5)
+    # FLOPs: 2 per multiply-add in every linear layer, plus the two attention matmuls; backward costs twice forward.
+    c = ours.config
+    per_token = c.num_hidden_layers * (2 * (4 * c.hidden_size**2 + 2 * c.hidden_size * c.intermediate_size)
+                                       + 4 * ids.shape[1] * c.hidden_size)
+    n = 1024
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    peak = 2 * n**3 / best_of(lambda: a @ b, repeat=20, warmup=3)
+    return [
+        Result("MiniLM encoder forward, 32 x 128", tokens / f_ours, "tokens/s", tokens / f_theirs, "transformers",
+               note=f"{per_token * tokens / f_ours / peak:.0%} of matmul peak"),
+        Result("MiniLM encoder forward+backward, 32 x 128", tokens / b_ours, "tokens/s", tokens / b_theirs,
+               "transformers", note=f"{3 * per_token * tokens / b_ours / peak:.0%} of matmul peak"),
+        Result("MiniLM forward+backward peak memory, 32 x 128", _peak_memory_mb("ours", folder), "MB",
+               _peak_memory_mb("theirs", folder), "transformers", higher_is_better=False),
+    ]
+
+
+@benchmark
+def decoding() -> list[Result]:
+    """Chapter 4: greedy decoding with the key/value cache, against transformers' generate, same GPT-2 weights."""
+    import tempfile
+
+    import torch
+    import transformers
+
+    from course_lib.gpt2 import GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(n_layer=6, n_embd=384, n_head=6, n_positions=512, vocab_size=50257)
+    theirs = transformers.GPT2LMHeadModel(config).eval()
+    folder = tempfile.mkdtemp()
+    theirs.save_pretrained(folder)
+    ours = GPT2LMHeadModel.from_pretrained(folder)
+    prompt = torch.randint(0, 50257, (1, 16))
+    new = 128
+
+    def generate_theirs():
+        return theirs.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new, min_new_tokens=new,
+                               do_sample=False, pad_token_id=0)
+
+    cached, reference = side_by_side([lambda: ours.generate_greedy(prompt, new, use_cache=True), generate_theirs],
+                                     repeat=5)
+    uncached = best_of(lambda: ours.generate_greedy(prompt, new, use_cache=False), repeat=1)
+    return [
+        Result(f"GPT-2 (6 x 384) greedy decoding, {new} new tokens, cache", new / cached, "tokens/s", new / reference,
+               "transformers generate"),
+        Result(f"GPT-2 (6 x 384) greedy decoding, {new} new tokens", new / cached, "tokens/s", new / uncached,
+               "course_lib without cache", note="cache vs no cache"),
+    ]
 
 
 # --- the harness ----------------------------------------------------------------------------------------------
