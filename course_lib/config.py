@@ -141,10 +141,10 @@ class GPT2Config(PretrainedConfig):
     resid_pdrop: float = 0.1  # dropout on sub-layer outputs (training only)
     embd_pdrop: float = 0.1  # dropout on the embeddings (training only)
     attn_pdrop: float = 0.1  # dropout on attention weights (training only)
-    layer_norm_epsilon: float = 1e-5
-    initializer_range: float = 0.02
+    layer_norm_epsilon: float = 1e-5  # added to the variance in layer norm, for numerical safety
+    initializer_range: float = 0.02  # standard deviation of the random initial weights
     bos_token_id: int = 50256  # GPT-2's <|endoftext|> starts and ends texts
-    eos_token_id: int = 50256
+    eos_token_id: int = 50256  # the token that ends a text (the same <|endoftext|>)
     tie_word_embeddings: bool = True  # the output layer reuses the token embedding matrix
 
     def validate(self, source: str = "config") -> None:

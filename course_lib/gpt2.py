@@ -151,6 +151,10 @@ class GPT2LMHeadModel(PreTrainedModel):
         newest token and reuses the keys and values of the others; without it, the whole sequence is run again."""
         if max_new_tokens < 0:
             raise ValueError(f"max_new_tokens={max_new_tokens}; give 0 or more")
+        if input_ids.size(1) + max_new_tokens > self.config.n_positions:
+            raise ValueError(f"a prompt of {input_ids.size(1)} tokens plus max_new_tokens={max_new_tokens} is longer "
+                             f"than the model's {self.config.n_positions} positions; ask for fewer new tokens or "
+                             "shorten the prompt")
         ids, past = input_ids, None
         for _ in range(max_new_tokens):
             out = self(ids[:, -1:] if past is not None else ids, past_key_values=past, use_cache=use_cache)

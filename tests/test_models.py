@@ -322,6 +322,8 @@ def test_gpt2_bad_input(gpt2_pair):
         ours(torch.zeros(1, 30, dtype=torch.long), past_key_values=past)
     with pytest.raises(ValueError, match=r"max_new_tokens=-1"):
         ours.generate_greedy(torch.zeros(1, 3, dtype=torch.long), -1)
+    with pytest.raises(ValueError, match=r"prompt of 100 tokens plus max_new_tokens=29 is longer than the model's 128"):
+        ours.generate_greedy(torch.zeros(1, 100, dtype=torch.long), 29)
 
 
 def test_auto_classes_pick_the_architecture(folder, gpt2_pair, tmp_path):
