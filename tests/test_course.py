@@ -6,6 +6,7 @@ import ast
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -42,7 +43,7 @@ def test_every_generated_module_points_back_to_an_english_notebook():
 def _nbval(notebook: Path) -> subprocess.CompletedProcess:
     """Run the Makefile's own notebook test on one notebook, as `make test` would."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    return subprocess.run(["make", "-s", "test-notebooks", f"NB={notebook}", f"PY={os.sys.executable}"],
+    return subprocess.run(["make", "-s", "test-notebooks", f"NB={notebook}", f"PY={sys.executable}"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
