@@ -284,6 +284,39 @@ def decoding() -> list[Result]:
     ]
 
 
+@benchmark
+def feature_extraction() -> list[Result]:
+    """Chapter 5: sentence embeddings of 1,000 SST-2 sentences, course_lib's pipeline against the usual transformers
+    recipe (tokenizer, AutoModel, mean pooling, normalisation) in batches of 32, same weights."""
+    import torch
+    import torch.nn.functional as F
+    import transformers
+    from huggingface_hub import snapshot_download
+
+    from course_lib.hub import load_hub_dataset
+    from course_lib.pipelines import pipeline
+
+    folder = snapshot_download("sentence-transformers/all-MiniLM-L6-v2")
+    sentences = list(load_hub_dataset("nyu-mll/glue", "sst2", split="train")["sentence"][:1000])
+    ours = pipeline("feature-extraction", model=folder, batch_size=32)
+    tok = transformers.AutoTokenizer.from_pretrained(folder)
+    model = transformers.AutoModel.from_pretrained(folder).eval()
+
+    def reference():
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(sentences), 32):
+                batch = tok(sentences[i:i + 32], padding=True, truncation=True, return_tensors="pt")
+                mask = batch["attention_mask"][..., None].float()
+                out.append(F.normalize((model(**batch).last_hidden_state * mask).sum(1) / mask.sum(1), dim=-1))
+        return torch.cat(out)
+
+    mine, theirs = side_by_side([lambda: ours.embed(sentences), reference], repeat=3)
+    n = len(sentences)
+    return [Result("feature-extraction, 1,000 SST-2 sentences, batches of 32", n / mine, "sentences/s", n / theirs,
+                   "transformers + mean pooling", note="course_lib batches by length")]
+
+
 # --- the harness ----------------------------------------------------------------------------------------------
 
 def table(results: list[Result]) -> str:
