@@ -90,6 +90,7 @@ def test_zero_shot_classification():
 def classifier_folder(tmp_path_factory):
     """MiniLM with a sentiment head trained for a few seconds on frozen features, saved with id2label."""
     folder = tmp_path_factory.mktemp("sentiment")
+    torch.manual_seed(0)  # the head's initial weights
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = BertForSequenceClassification.from_pretrained(MINILM)
@@ -99,7 +100,6 @@ def classifier_folder(tmp_path_factory):
         features = torch.cat([model.bert(**tok(list(train["sentence"][i:i + 100]), padding=True, return_tensors="pt")).pooler_output
                               for i in range(0, 600, 100)])
     labels = torch.tensor(train["label"])
-    torch.manual_seed(0)
     optimizer = torch.optim.AdamW(model.classifier.parameters(), lr=1e-2)
     for _ in range(200):
         loss = F.cross_entropy(model.classifier(features), labels)
