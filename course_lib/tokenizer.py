@@ -271,12 +271,13 @@ class Tokenizer:
     def __init__(self, model, normalizer=None, pre_tokenizer=None, post_processor=None, decoder=None,
                  added_tokens: list[dict] | None = None, truncation: Truncation | None = None,
                  padding: Padding | None = None, special_tokens_map: dict[str, str] | None = None,
-                 model_max_length: int | None = None):
+                 model_max_length: int | None = None, trim_offsets: bool = False):
         self.model, self.normalizer, self.pre_tokenizer = model, normalizer, pre_tokenizer
         self.post_processor, self.decoder = post_processor, decoder
         self.truncation, self.padding = truncation, padding  # the defaults `encode` applies, as in tokenizer.json
         self.special_tokens_map = dict(special_tokens_map or {})  # "cls_token" -> "[CLS]", ...
         self.model_max_length = model_max_length
+        self.trim_offsets = trim_offsets
         self.added_tokens: list[dict] = []
         for token in added_tokens or []:
             self._add_token(token)
@@ -426,17 +427,19 @@ class Tokenizer:
         else:
             out = first if second is None else Encoding(
                 *(getattr(first, f) + getattr(second, f) for f in Encoding.__dataclass_fields__))
-        if isinstance(self.pre_tokenizer, ByteLevel) and self.pre_tokenizer.trim_offsets and self._trim:
+        if isinstance(self.pre_tokenizer, ByteLevel) and self.pre_tokenizer.trim_offsets and self.trim_offsets:
             _trim_offsets(out, self.pre_tokenizer.add_prefix_space)
         return out
 
-    _trim = False  # set when the tokenizer.json has a ByteLevel post-processor that trims offsets
+    def _encode(self, text, pair, add_special_tokens: bool, truncation: Truncation | None,
+                pair_name: str = "pair") -> Encoding:
+        first = self._encode_text(_check_text(text))
+        second = self._encode_text(_check_text(pair, pair_name)) if pair is not None else None
+        return self._finish(first, second, add_special_tokens, truncation)
 
     def encode(self, text: str, pair: str | None = None, add_special_tokens: bool = True) -> Encoding:
         """Encode one text (or a pair) with this tokenizer's own truncation and padding, like 🤗 tokenizers."""
-        first = self._encode_text(_check_text(text))
-        second = self._encode_text(_check_text(pair, "pair")) if pair is not None else None
-        out = self._finish(first, second, add_special_tokens, self.truncation)
+        out = self._encode(text, pair, add_special_tokens, self.truncation)
         return self._pad([out], self.padding)[0]
 
     def encode_batch(self, texts: list, add_special_tokens: bool = True) -> list[Encoding]:
@@ -444,9 +447,7 @@ class Tokenizer:
         encodings = []
         for item in texts:
             text, pair = item if isinstance(item, tuple | list) else (item, None)
-            first = self._encode_text(_check_text(text))
-            second = self._encode_text(_check_text(pair, "pair")) if pair is not None else None
-            encodings.append(self._finish(first, second, add_special_tokens, self.truncation))
+            encodings.append(self._encode(text, pair, add_special_tokens, self.truncation))
         return self._pad(encodings, self.padding)
 
     @staticmethod
@@ -460,9 +461,7 @@ class Tokenizer:
 
     def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False) -> list[str]:
         """The tokens of a text: "Hello there!" -> ['hello', 'there', '!'] (no special tokens unless asked)."""
-        first = self._encode_text(_check_text(text))
-        second = self._encode_text(_check_text(pair, "pair")) if pair is not None else None
-        return self._finish(first, second, add_special_tokens, None).tokens
+        return self._encode(text, pair, add_special_tokens, None).tokens
 
     def __call__(self, text, text_pair=None, padding=False, truncation=None, max_length: int | None = None,
                  return_tensors: str | None = None, add_special_tokens: bool = True,
@@ -497,9 +496,7 @@ class Tokenizer:
 
         encodings = []
         for t, p in zip(texts, pairs):
-            first = self._encode_text(_check_text(t))
-            second = self._encode_text(_check_text(p, "text_pair")) if p is not None else None
-            encodings.append(self._finish(first, second, add_special_tokens, trunc))
+            encodings.append(self._encode(t, p, add_special_tokens, trunc, "text_pair"))
 
         if padding is True or padding == "longest":
             length = None

@@ -191,10 +191,8 @@ def tokenizer_from_dict(data: dict, path: Path | str = "tokenizer.json") -> Toke
     special_map = {name: token for name, token in names.items() if token in ids}
     if getattr(model, "unk_token", None):
         special_map["unk_token"] = model.unk_token
-    tokenizer = Tokenizer(model, normalizer, pre_tokenizer, post_processor, decoder, added, truncation, padding,
-                          special_map)
-    tokenizer._trim = trim
-    return tokenizer
+    return Tokenizer(model, normalizer, pre_tokenizer, post_processor, decoder, added, truncation, padding,
+                     special_map, trim_offsets=trim)
 
 
 # %% chapters/en/chapter2/tokenizer_json.ipynb cell 10
@@ -270,7 +268,7 @@ def tokenizer_to_dict(tokenizer: Tokenizer) -> dict:
     if isinstance(post, TemplateProcessing):
         post_processor = {"type": "TemplateProcessing", "single": template(post.single), "pair": template(post.pair),
                           "special_tokens": {k: {"id": k, "ids": [v], "tokens": [k]} for k, v in post.special_tokens.items()}}
-    elif tokenizer._trim and isinstance(p, ByteLevel):
+    elif tokenizer.trim_offsets and isinstance(p, ByteLevel):
         post_processor = {"type": "ByteLevel", "add_prefix_space": p.add_prefix_space, "trim_offsets": True, "use_regex": p.use_regex}
     else:
         post_processor = None
