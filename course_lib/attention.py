@@ -27,12 +27,16 @@ def attention_by_hand(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: t
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
               dropout: float = 0.0, training: bool = False, return_weights: bool = False):
-    """The same computation: by hand when the weights are wanted, else PyTorch's fused kernel (faster, less memory).
+    """The same computation: by hand when the weights are wanted, else PyTorch's fused kernel (faster, less memory),
+    except when training in bfloat16 on a CPU, where autograd's backward through the version by hand is faster.
 
     Returns (output, weights or None).
     """
     if return_weights:
         return attention_by_hand(q, k, v, mask, dropout, training)
+    if q.device.type == "cpu" and q.dtype == torch.bfloat16 and q.requires_grad:
+        # On a CPU in bfloat16 the fused kernel's backward is slower than autograd's at short lengths (chapter 9)
+        return attention_by_hand(q, k, v, mask, dropout, training)[0], None
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout if training else 0.0)
     return out, None
 

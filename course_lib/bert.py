@@ -143,7 +143,11 @@ def mean_pooling(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor) 
 
 # %% chapters/en/chapter4/bert.ipynb cell 21
 class BertForSequenceClassification(PreTrainedModel):
-    """BERT + dropout + a linear layer on the pooled [CLS] vector: one prediction per sequence."""
+    """BERT + dropout + a linear layer on the pooled [CLS] vector: one prediction per sequence.
+
+    With `config.classifier_pooling = "mean"` the layer reads the mean of the token vectors instead, the sentence
+    vector that sentence-transformers checkpoints such as MiniLM were trained to produce (chapter 6).
+    """
 
     config_class = BertConfig
     base_model_prefix = "bert"
@@ -151,14 +155,19 @@ class BertForSequenceClassification(PreTrainedModel):
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
-        self.bert = BertModel(config)
+        self.bert = BertModel(config, add_pooling_layer=config.classifier_pooling == "cls")
+        if config.classifier_pooling == "mean":  # the checkpoint's pooler is not needed, and not an error
+            self._ignore_unexpected = (*BertModel._ignore_unexpected, r"^bert\.pooler\.")
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self._init_weights(self.classifier)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, **kwargs) -> ModelOutput:
         out = self.bert(input_ids, attention_mask, token_type_ids, **kwargs)
-        out.logits = self.classifier(self.dropout(out.pooler_output))  # (B, num_labels)
+        pooled = out.pooler_output if self.bert.pooler is not None else \
+            mean_pooling(out.last_hidden_state, attention_mask if attention_mask is not None else
+                         torch.ones_like(input_ids))
+        out.logits = self.classifier(self.dropout(pooled))  # (B, num_labels)
         if labels is not None:
             out.loss = F.mse_loss(out.logits.squeeze(-1), labels.float()) if self.config.num_labels == 1 else \
                 F.cross_entropy(out.logits, labels)

@@ -116,6 +116,7 @@ class BertConfig(PretrainedConfig):
     layer_norm_eps: float = 1e-12  # added to the variance in layer norm, for numerical safety
     pad_token_id: int = 0  # the id of [PAD]
     num_labels: int = 2  # classes of a classification head
+    classifier_pooling: str = "cls"  # what that head reads: "cls" (the pooled first token) or "mean" (all tokens)
 
     def validate(self, source: str = "config") -> None:
         if self.hidden_size % self.num_attention_heads:
@@ -123,6 +124,8 @@ class BertConfig(PretrainedConfig):
                               f"num_attention_heads={self.num_attention_heads} heads")
         if self.hidden_act not in ACTIVATIONS:
             raise ConfigError(f"{source}: hidden_act={self.hidden_act!r}; course_lib knows {', '.join(ACTIVATIONS)}")
+        if self.classifier_pooling not in ("cls", "mean"):
+            raise ConfigError(f"{source}: classifier_pooling={self.classifier_pooling!r}; choose 'cls' or 'mean'")
 
 
 # %% chapters/en/chapter4/config.ipynb cell 8

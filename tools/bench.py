@@ -16,6 +16,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -315,6 +316,60 @@ def feature_extraction() -> list[Result]:
     n = len(sentences)
     return [Result("feature-extraction, 1,000 SST-2 sentences, batches of 32", n / mine, "sentences/s", n / theirs,
                    "transformers + mean pooling", note="course_lib batches by length")]
+
+
+@benchmark
+def trainer_overhead() -> list[Result]:
+    """Chapter 6: the Trainer against a bare loop (same model, same batches, same optimizer, schedule, clipping and
+    autocast) over 30 steps of 32 SST-2 sentences: what the Trainer's bookkeeping costs."""
+    import torch
+
+    from course_lib.bert import BertForSequenceClassification
+    from course_lib.config import AutoConfig
+    from course_lib.data import DataCollatorWithPadding, tokenize_function
+    from course_lib.hub import load_hub_dataset
+    from course_lib.tokenizer import Tokenizer
+    from course_lib.trainer import Trainer, TrainingArguments, native_bf16
+    from course_lib.training import create_optimizer, schedule
+
+    name = "sentence-transformers/all-MiniLM-L6-v2"
+    tokenizer = Tokenizer.from_pretrained(name)
+    data = load_hub_dataset("nyu-mll/glue", "sst2", split="train").select(range(960))
+    data = data.map(tokenize_function(tokenizer, "sentence"), batched=True)
+    config = AutoConfig.from_pretrained(name)
+    config.num_labels, config.classifier_pooling = 2, "mean"
+    config.hidden_dropout_prob = config.attention_probs_dropout_prob = 0.0
+    model = BertForSequenceClassification.from_pretrained(name, config=config)
+    model.bert.embeddings.word_embeddings.requires_grad_(False)
+    collate = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)
+    bf16 = native_bf16()
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(out, num_train_epochs=1, per_device_train_batch_size=32, learning_rate=1e-5,
+                                 warmup_ratio=0.1, bf16=bf16, group_by_length=True, eval_strategy="no",
+                                 disable_tqdm=True)
+        batches = Trainer(model, args, data_collator=collate, train_dataset=data).epoch_batches(0)
+
+        def with_trainer():
+            Trainer(model, args, train_dataset=data, data_collator=collate).train()
+
+        def bare_loop():
+            optimizer = create_optimizer(model, args.learning_rate, args.weight_decay)
+            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule("linear", 3, len(batches)))
+            model.train()
+            for indices in batches:
+                batch = collate([data[i] for i in indices])
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    loss = model(**batch).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+
+        trainer_time, bare_time = side_by_side([with_trainer, bare_loop], repeat=3)
+    steps = len(batches)
+    return [Result("fine-tuning steps, MiniLM, batches of 32 SST-2 sentences", steps / trainer_time, "steps/s",
+                   steps / bare_time, "bare loop, same batches", note=f"Trainer; bf16 {'on' if bf16 else 'off'}")]
 
 
 # --- the harness ----------------------------------------------------------------------------------------------
