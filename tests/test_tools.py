@@ -140,6 +140,44 @@ def test_a_missing_or_reordered_cell_fails_parity(course):
     assert "5 cells, English has 6" in translations.check(course)[0]
 
 
+def set_outputs(path: Path, index: int, *texts: str, source: str | None = None) -> None:
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[index].outputs = [nbformat.v4.new_output("stream", name="stdout", text=t) for t in texts]
+    if source is not None:
+        nb.cells[index].source = source
+    nbformat.write(nb, str(path))
+
+
+def test_a_translation_must_store_the_english_outputs_as_nbval_compares_them(course):
+    en, ko = course / "chapters/en/chapter1/first.ipynb", course / "chapters/ko/chapter1/first.ipynb"
+    set_outputs(en, 5, "4.141592653589793\ntook 1.5 s\n")
+    set_outputs(ko, 5, "4.141592653589793\n", "took 2.25 s\n")  # split writes and another timing: the same to nbval
+    assert translations.check(course) == []
+    set_outputs(ko, 5, "4.14\ntook 1.5 s\n")
+    assert translations.check(course) == [
+        "chapters/ko/chapter1/first.ipynb: cell 5 stores outputs that differ from English cell 5; copy them with "
+        "`python -m tools.translations sync chapters/ko/chapter1/first.ipynb`"]
+    # A cell whose output nbval ignores may differ.
+    for path, text in [(en, "1"), (ko, "2")]:
+        set_outputs(path, 5, text, source="# NBVAL_IGNORE_OUTPUT\n# Why: random\nprint(add_one(math.pi))")
+    assert translations.check(course) == []
+
+
+def test_sync_copies_english_outputs_and_uncommented_code_and_lists_code_to_translate(course):
+    en, ko = course / "chapters/en/chapter1/first.ipynb", course / "chapters/ko/chapter1/first.ipynb"
+    set_outputs(en, 5, "2.718281828459045\n", source="print(add_one(math.e) - 1)")
+    edit_cell(en, 4, '#| export\ndef add_one(x):\n    """Add one."""\n    # add one\n    return 1 + x')
+    assert len(translations.check(course)) == 2
+    todo = translations.sync(ko, course)
+    assert todo == ["chapters/ko/chapter1/first.ipynb: cell 4: the English code changed; copy it and translate its "
+                    "comments"]
+    cells = nbformat.read(str(ko), as_version=4).cells
+    assert cells[5].source == "print(add_one(math.e) - 1)" and cells[5].outputs[0].text == "2.718281828459045\n"
+    assert "# 하나를 더합니다" in cells[4].source  # left for the translator
+    assert translations.check(course) == ["chapters/ko/chapter1/first.ipynb: cell 4 has code that differs from "
+                                          "English cell 4 (only comments may be translated; copy the English code)"]
+
+
 def test_a_translation_without_a_record_fails(course):
     path = course / "chapters/ko/chapter1/first.ipynb"
     nb = nbformat.read(str(path), as_version=4)

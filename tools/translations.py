@@ -3,18 +3,27 @@
     python -m tools.translations check                 # code parity and records; exit 1 on a problem
     python -m tools.translations status                # per language: translated, stale or missing
     python -m tools.translations stamp NOTEBOOK...     # record that these translations match English as it is now
+    python -m tools.translations sync NOTEBOOK...      # copy English outputs (and comment-free code) into them
 
 A translated notebook has the English notebook's cells in the same order and of the same types; its code cells
-equal the English ones once comments are removed (so every translation runs the very same code, and nbval checks
-the same outputs). Markdown and comments are what translators change. The notebook's metadata records a hash of
-each English cell's translatable text (markdown, or a code cell's comments) at the time of translation: when
-English changes, the section shows as stale, with the cells that changed.
+equal the English ones once comments are removed, and store the same outputs. Markdown and comments are what
+translators change. The notebook's metadata records a hash of each English cell's translatable text (markdown, or
+a code cell's comments) at the time of translation: when English changes, the section shows as stale, with the
+cells that changed.
+
+Why the outputs must be equal, and why `make test` executes only English: a comment cannot change what a cell does,
+so a translation runs exactly the English code (the same tokens once comments are dropped) and produces exactly
+the English outputs. nbval checks that the English notebook still produces its stored outputs; this check proves
+that the translation stores the same outputs and runs the same code, so nbval on the translation would compare the
+same outputs with the same execution. `make test-notebooks LANGS=ko` executes the translations anyway.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
+import re
 import sys
 import tokenize
 from pathlib import Path
@@ -73,7 +82,7 @@ def source_hash(hashes: list[str]) -> str:
 
 def parity_problems(english, translation, name: str) -> list[str]:
     """Structural differences between an English notebook and its translation."""
-    problems = []
+    problems, patterns = [], sanitizers()
     if len(english.cells) != len(translation.cells):
         problems.append(f"{name}: {len(translation.cells)} cells, English has {len(english.cells)}; "
                         "a translation keeps every English cell, in order")
@@ -86,7 +95,76 @@ def parity_problems(english, translation, name: str) -> list[str]:
             if en_code != tr_code:
                 problems.append(f"{name}: cell {i} has code that differs from English cell {i} "
                                 "(only comments may be translated; copy the English code)")
+            elif stored_outputs(en, patterns) != stored_outputs(tr, patterns):
+                problems.append(f"{name}: cell {i} stores outputs that differ from English cell {i}; "
+                                f"copy them with `python -m tools.translations sync {name}`")
     return problems
+
+
+SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
+
+
+def sanitizers(path: Path = SANITIZE_FILE) -> list[tuple[re.Pattern, str]]:
+    """The (regex, replacement) pairs of nbval's sanitize file, which `make test-notebooks` applies too."""
+    pairs, pattern = [], None
+    for line in path.read_text().splitlines():
+        if line.startswith("regex:"):
+            pattern = re.compile(line[len("regex:"):].strip())
+        elif line.startswith("replace:") and pattern is not None:
+            pairs.append((pattern, line[len("replace:"):].strip()))
+            pattern = None
+    return pairs
+
+
+def stored_outputs(cell, patterns=None) -> str | None:
+    """A code cell's stored outputs as nbval compares them (None for a cell whose output nbval ignores): streams
+    joined, images and metadata left out, the sanitizers applied to the text."""
+    if any(line.strip() == "# NBVAL_IGNORE_OUTPUT" for line in cell_source(cell).splitlines()):
+        return None
+    patterns = sanitizers() if patterns is None else patterns
+
+    def clean(text) -> str:
+        text = "".join(text) if isinstance(text, list) else str(text)
+        for regex, replacement in patterns:
+            text = regex.sub(replacement, text)
+        return text
+
+    outputs = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream" and outputs and outputs[-1][0] == out.name:
+            outputs[-1][1] += "".join(out.text)  # nbval joins consecutive writes to a stream
+        elif out.output_type == "stream":
+            outputs.append([out.name, "".join(out.text)])
+        elif out.output_type == "error":
+            outputs.append(["error", out.ename, out.evalue])
+        else:  # display_data, execute_result: every representation but images, which nbval does not compare
+            outputs.append([out.output_type] + [f"{k}: {v}" for k, v in sorted(out.get("data", {}).items())
+                                                 if not k.startswith("image/")])
+    return json.dumps([[clean(x) for x in out] for out in outputs], ensure_ascii=False)
+
+
+def sync(path: Path, root: Path = ROOT) -> list[str]:
+    """Copy into a translation the English outputs and execution counts, and the English code of cells whose code
+    changed but that have no comments to translate. Returns the cells whose code changed and has comments: a
+    translator copies that code and translates its comments."""
+    english_path, rel = source_of(path, root)
+    english, translation = read_notebook(english_path), read_notebook(path)
+    if [c.cell_type for c in english.cells] != [c.cell_type for c in translation.cells]:
+        raise SystemExit(f"{rel}: its cells do not match English cell for cell; add or remove cells first\n"
+                         + "\n".join(parity_problems(english, translation, rel)))
+    todo = []
+    for i, (en, tr) in enumerate(zip(english.cells, translation.cells, strict=True)):
+        if en.cell_type != "code":
+            continue
+        en_code, comments = split_comments(cell_source(en))
+        if en_code != split_comments(cell_source(tr))[0]:
+            if comments:
+                todo.append(f"{rel}: cell {i}: the English code changed; copy it and translate its comments")
+                continue
+            tr.source = en.source
+        tr.outputs, tr.execution_count = en.outputs, en.execution_count
+    write_notebook(translation, path)
+    return todo
 
 
 def record(translation):
@@ -134,14 +212,20 @@ def status(root: Path = ROOT) -> dict[str, list[tuple[str, str, str]]]:
     return table
 
 
+def source_of(path: Path, root: Path = ROOT) -> tuple[Path, str]:
+    """(the English notebook a translation translates, the translation's path relative to the course)."""
+    path = path.resolve()
+    lang = path.relative_to((root / "chapters").resolve()).parts[0]
+    if lang == SOURCE_LANG:
+        raise SystemExit(f"{relative(path, root)} is English: name a translation")
+    return root / "chapters" / SOURCE_LANG / path.relative_to((root / "chapters" / lang).resolve()), relative(path, root)
+
+
 def stamp(path: Path, root: Path = ROOT) -> None:
     """Record in a translated notebook the English version it now translates."""
     path = path.resolve()
-    lang, rel = path.relative_to((root / "chapters").resolve()).parts[0], None
-    rel = path.relative_to((root / "chapters" / lang).resolve()).as_posix()
-    if lang == SOURCE_LANG:
-        raise SystemExit(f"{relative(path, root)} is English: stamp a translation")
-    english_path = root / "chapters" / SOURCE_LANG / rel
+    english_path, _ = source_of(path, root)
+    rel = english_path.relative_to(root / "chapters" / SOURCE_LANG).as_posix()
     english, translation = read_notebook(english_path), read_notebook(path)
     problems = parity_problems(english, translation, relative(path, root))
     if problems:
@@ -169,6 +253,10 @@ def main(argv: list[str]) -> int:
             for sid, state, detail in rows:
                 print(f"| {sid} | {state} | {detail} |")
         return 0
+    if command == "sync":
+        todo = [line for p in argv[1:] for line in sync(Path(p))]
+        print("\n".join(todo) or f"synced {len(argv) - 1} notebook(s) with English")
+        return 1 if todo else 0
     if command == "stamp":
         for p in argv[1:]:
             stamp(Path(p))
