@@ -109,14 +109,19 @@ def _rank_and_world() -> tuple[int, int]:
 class Trainer:
     """A training loop with the options practitioners expect: train / evaluate / predict, gradient accumulation,
     bf16 autocast, evaluation and atomic checkpoints each epoch (or every n steps), exact resume, logging, and
-    DistributedDataParallel when launched with `torchrun` (each process trains on its share of every batch)."""
+    DistributedDataParallel when launched with `torchrun` (each process trains on its share of every batch).
+
+    `callbacks`: functions called as `callback(trainer, logs)` on the main process after each logged loss and
+    each evaluation, with the new entry of the log history (to plot the loss or sample text while training).
+    """
 
     def __init__(self, model, args: TrainingArguments, train_dataset=None, eval_dataset=None, data_collator=None,
-                 compute_metrics=None):
+                 compute_metrics=None, callbacks=None):
         if data_collator is None:
             raise ValueError("give a data_collator: it turns a list of dataset rows into a batch of tensors")
         self.args, self.train_dataset, self.eval_dataset = args, train_dataset, eval_dataset
         self.data_collator, self.compute_metrics = data_collator, compute_metrics
+        self.callbacks = list(callbacks or [])
         if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():  # launched by torchrun
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         self.rank, self.world_size = _rank_and_world()
@@ -241,6 +246,12 @@ class Trainer:
         s.log_history.append({"step": s.global_step, "epoch": round(s.epoch, 4), "loss": s.loss_sum / s.loss_steps,
                               "learning_rate": self.scheduler.get_last_lr()[0]})
         s.loss_sum, s.loss_steps = 0.0, 0
+        self._notify()
+
+    def _notify(self) -> None:
+        if self.rank == 0:
+            for callback in self.callbacks:
+                callback(self, self.state.log_history[-1])
 
     def _maybe_evaluate_and_save(self, end_of_epoch: bool) -> None:
         args, step = self.args, self.state.global_step
@@ -261,6 +272,7 @@ class Trainer:
             raise ValueError("no evaluation data: give eval_dataset to the Trainer or to evaluate()")
         metrics = self.predict(dataset, metric_key_prefix="eval").metrics
         self.state.log_history.append({"step": self.state.global_step, "epoch": round(self.state.epoch, 4), **metrics})
+        self._notify()
         return metrics
 
     @torch.no_grad()
@@ -284,21 +296,22 @@ class Trainer:
             loss = out.loss.float().item() if out.loss is not None else None
             logits = None if self.args.prediction_loss_only else out.logits.float().cpu()
             labels = batch.get("labels")
-            results += [(idx, loss, len(indices), None if logits is None else logits[j],
-                         None if labels is None else labels[j].cpu()) for j, idx in enumerate(indices)]
+            results += [{"index": index, "loss": loss, "logits": None if logits is None else logits[j],
+                         "label": None if labels is None else labels[j].cpu()} for j, index in enumerate(indices)]
         if self.world_size > 1:
             gathered = [None] * self.world_size
             dist.all_gather_object(gathered, results)
             results = [r for part in gathered for r in part]
-        results.sort(key=lambda r: r[0])
+        results.sort(key=lambda r: r["index"])
         metrics = {}
-        if results[0][1] is not None:  # each example counts the loss of its batch once: the mean over examples
-            metrics[f"{metric_key_prefix}_loss"] = sum(r[1] for r in results) / len(results)
+        if results[0]["loss"] is not None:  # each example counts the loss of its batch once: the mean over examples
+            metrics[f"{metric_key_prefix}_loss"] = sum(r["loss"] for r in results) / len(results)
         predictions = labels = None
         if not self.args.prediction_loss_only:
-            predictions = torch.stack([r[3] for r in results]) if results[0][3].dim() == 1 else [r[3] for r in results]
-            if results[0][4] is not None:
-                labels = torch.stack([r[4] for r in results])
+            logits = [r["logits"] for r in results]
+            predictions = torch.stack(logits) if logits[0].dim() == 1 else logits
+            if results[0]["label"] is not None:
+                labels = torch.stack([r["label"] for r in results])
                 if self.compute_metrics is not None:
                     metrics.update({f"{metric_key_prefix}_{k}": v for k, v in self.compute_metrics(predictions, labels).items()})
         self.model.train(was_training)

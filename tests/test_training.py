@@ -201,6 +201,18 @@ def test_training_learns_and_logs(tmp_path):
     assert history[-2]["epoch"] == 8.0
 
 
+def test_callbacks_see_every_log_and_evaluation(tmp_path):
+    data, seen = tiny_data(32), []
+    trainer = Trainer(tiny_model(), _args(tmp_path, num_train_epochs=2, eval_strategy="epoch", logging_steps=2),
+                      train_dataset=data, eval_dataset=data, data_collator=Collate(),
+                      callbacks=[lambda t, logs: seen.append((t.state.global_step, sorted(logs)))])
+    trainer.train()
+    assert seen == [(2, ["epoch", "learning_rate", "loss", "step"]), (4, ["epoch", "learning_rate", "loss", "step"]),
+                    (4, ["epoch", "eval_loss", "step"]), (6, ["epoch", "learning_rate", "loss", "step"]),
+                    (8, ["epoch", "learning_rate", "loss", "step"]), (8, ["epoch", "eval_loss", "step"])]
+    assert [logs for _, logs in seen] == [sorted(h) for h in trainer.state.log_history]
+
+
 def test_predictions_come_back_in_the_datasets_order(tmp_path):
     data = tiny_data(30)
     trainer = Trainer(tiny_model(), _args(tmp_path, group_by_length=True, per_device_eval_batch_size=7),

@@ -372,6 +372,86 @@ def trainer_overhead() -> list[Result]:
                    steps / bare_time, "bare loop, same batches", note=f"Trainer; bf16 {'on' if bf16 else 'off'}")]
 
 
+@benchmark
+def generation() -> list[Result]:
+    """Chapter 8: course_lib's generate (greedy, key/value cache) against itself without the cache and against
+    transformers' generate, on the same GPT-2 weights (6 layers x 384, random), 256 new tokens after 16."""
+    import tempfile
+
+    import torch
+    import transformers
+
+    from course_lib.generation import generate
+    from course_lib.gpt2 import GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(n_layer=6, n_embd=384, n_head=6, n_positions=512, vocab_size=50257)
+    theirs = transformers.GPT2LMHeadModel(config).eval()
+    folder = tempfile.mkdtemp()
+    theirs.save_pretrained(folder)
+    ours = GPT2LMHeadModel.from_pretrained(folder).eval()
+    prompt = torch.randint(0, 50257, (1, 16))
+    new = 256
+
+    def generate_theirs():
+        return theirs.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new,
+                               min_new_tokens=new, do_sample=False, pad_token_id=0)
+
+    same = torch.equal(generate(ours, prompt, new), generate_theirs())
+    cached, reference = side_by_side([lambda: generate(ours, prompt, new), generate_theirs], repeat=3)
+    uncached = best_of(lambda: generate(ours, prompt, new, use_cache=False), repeat=1, warmup=0)
+    return [
+        Result(f"generation, GPT-2 (6 x 384), {new} new tokens, cache", new / cached, "tokens/s", new / reference,
+               "transformers generate", note=f"greedy; same tokens: {same}"),
+        Result(f"generation, GPT-2 (6 x 384), {new} new tokens", new / cached, "tokens/s", new / uncached,
+               "course_lib without cache", note="cache vs no cache"),
+    ]
+
+
+@benchmark
+def pretraining() -> list[Result]:
+    """Chapter 7: pretraining steps of the Shakespeare GPT (4 x 128, 64 blocks of 64 tokens, bf16 where native),
+    the same Trainer driving course_lib's model and transformers' GPT2LMHeadModel with the same initial weights; and
+    the fraction of this machine's measured matrix-product peak that the training reaches."""
+    import torch
+    import transformers
+
+    from course_lib.data import DataCollatorForLanguageModeling
+    from course_lib.gpt2 import GPT2LMHeadModel
+    from course_lib.lm import TokenBlocks
+    from course_lib.pretraining import SHAKESPEARE_GPT, flops_per_token, matmul_peak
+    from course_lib.tokenizer import Tokenizer
+    from course_lib.trainer import Trainer, TrainingArguments, native_bf16
+
+    tokenizer = Tokenizer.from_pretrained(SHAKESPEARE_GPT)
+    ids = tokenizer.encode(_shakespeare()[:300_000]).ids
+    steps, batch, block = 30, 64, 64
+    bf16 = native_bf16()
+    torch.manual_seed(0)
+    ours = GPT2LMHeadModel(GPT2LMHeadModel.config_class.from_pretrained(SHAKESPEARE_GPT))
+    folder = tempfile.mkdtemp()
+    ours.save_pretrained(folder)
+    theirs = transformers.GPT2LMHeadModel.from_pretrained(folder)
+    data = TokenBlocks(ids, block, num_blocks=steps * batch, seed=0)
+    collate = DataCollatorForLanguageModeling(tokenizer, mlm=False)
+
+    def train(model):
+        def run():
+            args = TrainingArguments(tempfile.mkdtemp(), max_steps=steps, per_device_train_batch_size=batch,
+                                     learning_rate=1e-3, bf16=bf16, eval_strategy="no", disable_tqdm=True)
+            Trainer(model, args, train_dataset=data, data_collator=collate).train()
+        return run
+
+    mine, reference = side_by_side([train(ours), train(theirs)], repeat=3)
+    tokens = steps * batch * block
+    peak = matmul_peak(torch.bfloat16 if bf16 else torch.float32, seconds=1.0)
+    fraction = flops_per_token(ours.config) * tokens / mine / peak
+    return [Result("pretraining, Shakespeare GPT (4 x 128), 64 x 64 tokens a step", tokens / mine, "tokens/s",
+                   tokens / reference, "transformers GPT2LMHeadModel, same Trainer",
+                   note=f"{fraction:.0%} of the {'bf16' if bf16 else 'fp32'} matmul peak, "
+                        f"{peak / 1e9:,.0f} GFLOP/s measured")]
+
+
 # --- the harness ----------------------------------------------------------------------------------------------
 
 def table(results: list[Result]) -> str:
