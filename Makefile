@@ -37,7 +37,8 @@ NOTEBOOKS := $(if $(filter all,$(LANGS)),chapters,$(foreach l,$(LANGS),chapters/
 # pytest exits 5 when it selects no test (e.g. a language with no notebook yet): that is not a failure.
 PYTEST_OK := rc=$$?; if [ $$rc -eq 5 ]; then echo "(no tests selected)"; rc=0; fi; exit $$rc
 
-.PHONY: help install lib check lint test test-unit test-notebooks execute translation-status lab bench clean
+.PHONY: help install lib check lint test test-unit test-notebooks execute translation-status lab bench clean \
+	build site-test new-language translate
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -75,6 +76,21 @@ execute:  ## re-run notebooks in a fresh kernel and store their outputs: NB="cha
 translation-status:  ## per language: each section translated, stale or missing
 	@$(PY) -m tools.translations status
 
+# LANG is also the locale variable of every shell: these targets take it only from the command line.
+new-language:  ## scaffold a language: make new-language LANG=fr NAME=Français
+	@test "$(origin LANG)" = "command line" || { echo 'name the language: make new-language LANG=fr NAME=Français'; exit 2; }
+	$(PY) -m tools.translations new-language $(LANG) $(NAME)
+
+translate:  ## start translating a section: make translate SECTION=attention LANG=ko (ids in _toctree.yml)
+	@test -n "$(SECTION)" -a "$(origin LANG)" = "command line" || { echo 'name both: make translate SECTION=attention LANG=ko'; exit 2; }
+	$(PY) -m tools.translations translate $(SECTION) $(LANG)
+
+build:  ## the course as a website in _site/, every language, from the stored outputs (offline, warnings are errors)
+	$(PY) -m tools.site
+
+site-test: build  ## the site in headless Chromium: switcher, figure, formula, no outside request; screenshots in build/
+	$(PY) -m tools.site_test
+
 lab:  ## open the course in JupyterLab
 	$(PY) -m jupyter lab chapters
 
@@ -82,4 +98,4 @@ bench:  ## benchmarks against the reference implementations, side by side in one
 	$(PY) -m tools.bench --json build/bench.json
 
 clean:  ## remove build outputs (not the venv)
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build _site .pytest_cache .ruff_cache

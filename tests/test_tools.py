@@ -289,3 +289,126 @@ def test_ignoring_an_output_needs_a_reason_and_skipping_a_cell_is_not_allowed(co
     assert execute.check(course) == []
     edit_cell(path, 5, "# NBVAL_SKIP\nprint(add_one(math.pi))")
     assert "NBVAL_SKIP" in execute.check(course)[0]
+
+
+# --- the translator's commands --------------------------------------------------------------------------------
+
+def test_new_language_adds_the_code_the_titles_and_a_glossary(course):
+    done = translations.new_language("fr", "Français", course)
+    toc = (course / "_toctree.yml").read_text(encoding="utf-8")
+    assert "  fr: Français" in toc and 'fr: "Intro"' in toc and 'fr: "First steps"' in toc
+    assert toctree.check(course) == [] and (course / "chapters/fr/GLOSSARY.md").exists()
+    assert "2 titles" in done[0]
+    assert translations.status(course)["fr"] == [("first", "missing", "")]
+
+
+@pytest.mark.parametrize("code, message", [("xx", "not an ISO 639-1 code"), ("zh_CN", "not an ISO 639-1 code"),
+                                           ("ko", "already a language")])
+def test_new_language_refuses_a_bad_or_existing_code(course, code, message):
+    with pytest.raises(SystemExit, match=message):
+        translations.new_language(code, root=course)
+
+
+def test_translate_starts_from_english_and_status_lists_every_cell_until_stamped(course):
+    translations.new_language("fr", "Français", course)
+    path = translations.start_translation("first", "fr", course)
+    nb = nbformat.read(str(path), as_version=4)
+    assert nb.cells[0].source.startswith("# First steps\n\n[![Open In Colab]") and "chapters/fr/" in nb.cells[0].source
+    assert translations.check(course) == [] and colab.check(course) == []
+    state, detail = translations.status(course)["fr"][0][1:]
+    assert state == "stale" and detail == "English cells changed since: 0, 1, 2, 3, 4, 5"
+    translations.stamp(path, course)
+    assert translations.status(course)["fr"] == [("first", "translated", "")]
+    with pytest.raises(SystemExit, match="exists already"):
+        translations.start_translation("first", "fr", course)
+    with pytest.raises(SystemExit, match="no section 'nope'"):
+        translations.start_translation("nope", "fr", course)
+    with pytest.raises(SystemExit, match="make new-language LANG=de"):
+        translations.start_translation("first", "de", course)
+
+
+# --- the website ----------------------------------------------------------------------------------------------
+
+def _with_site(course: Path) -> Path:
+    import shutil
+
+    from tools.course import ROOT
+
+    (course / "site" / "_static").mkdir(parents=True)
+    shutil.copy(ROOT / "site" / "messages.yml", course / "site" / "messages.yml")
+    shutil.copy(ROOT / "site" / "_static" / "colab-badge.svg", course / "site" / "_static" / "colab-badge.svg")
+    return course
+
+
+def _staged_cells(staging: Path, lang: str) -> list:
+    return nbformat.read(str(staging / lang / "chapter1" / "first.ipynb"), as_version=4).cells
+
+
+def test_the_site_shows_english_with_a_notice_where_a_translation_is_missing_or_stale(course, tmp_path):
+    from tools import site
+
+    _with_site(course)
+    staging = tmp_path / "staging"
+    assert site.stage("ko", staging, course) == {"first": "translated"}
+    cells = _staged_cells(staging, "ko")
+    assert cells[0].source.startswith("# 첫걸음") and "note" not in cells[1].source
+    assert "(../colab-badge.svg)" in cells[0].source  # the badge is served with the site, not fetched
+    edit_cell(course / "chapters/en/chapter1/first.ipynb", 2, "Some better prose.")
+    assert site.stage("ko", staging, course) == {"first": "stale"}
+    assert _staged_cells(staging, "ko")[1].source.startswith(":::{note}\n이 페이지를 번역한 뒤 영어 원문이 바뀌었습니다")
+    (course / "chapters/ko/chapter1/first.ipynb").unlink()
+    assert site.stage("ko", staging, course) == {"first": "missing"}
+    cells = _staged_cells(staging, "ko")
+    assert cells[0].source.startswith("# First steps") and cells[3].source == "Some better prose."
+    assert cells[1].source == ":::{note}\n이 페이지는 아직 한국어로 번역되지 않았습니다. 영어 원문을 보여 드립니다.\n:::"
+    index, status = (staging / "ko" / "index.md").read_text(), (staging / "ko" / "status.md").read_text()
+    assert ":caption: 1. 소개" in index and "chapter1/first" in index
+    assert "| 첫걸음 | 없음 |" in status
+
+
+def test_the_browser_checks_catch_a_page_without_switcher_figure_formula_or_korean(tmp_path):
+    from tools import site_test
+
+    (tmp_path / "en" / "chapter3").mkdir(parents=True)
+    (tmp_path / "en" / "chapter3" / "attention.html").write_text("<html></html>")
+    good = ('<a class="course-language" lang="en" hreflang="en" href="../../en/chapter3/attention.html">English</a>'
+            '<img alt="" src="../_images/abc.png"><mjx-container class="MathJax"></mjx-container><p>어텐션입니다</p>')
+    needs = ["figure", "formula", "korean"]
+    assert site_test.check_page("ko/chapter3/attention.html", good, tmp_path, needs) == []
+    assert len(site_test.check_page("ko/chapter3/attention.html", "<p>nothing</p>", tmp_path, needs)) == 4
+    wrong = good.replace("../../en/chapter3/attention.html", "../../en/index.html")
+    assert "the switcher leads to en/index.html" in site_test.check_page("ko/chapter3/attention.html", wrong,
+                                                                           tmp_path, needs)[0]
+
+
+def test_the_network_log_separates_the_pages_requests_from_the_browsers_own(tmp_path):
+    import json
+
+    from tools import site_test
+
+    log = {"constants": {"logEventTypes": {"URL_REQUEST_START_JOB": 7, "OTHER": 1}},
+           "events": [{"type": 7, "params": {"url": "http://127.0.0.1:8000/en/index.html",
+                                             "network_isolation_key": "http://127.0.0.1 http://127.0.0.1"}},
+                      {"type": 7, "params": {"url": "https://cdn.example.com/mathjax.js",
+                                             "network_isolation_key": "http://127.0.0.1 http://127.0.0.1"}},
+                      {"type": 7, "params": {"url": "https://update.googleapis.com/x", "network_isolation_key": "null null"}},
+                      {"type": 1, "params": {"url": "https://elsewhere.org/"}}]}
+    (tmp_path / "net.json").write_text(json.dumps(log))
+    assert site_test.page_requests(tmp_path / "net.json") == ["http://127.0.0.1:8000/en/index.html",
+                                                             "https://cdn.example.com/mathjax.js"]
+
+
+def test_the_built_site_falls_back_to_english_with_a_notice_and_links_the_languages(course, tmp_path):
+    import shutil
+
+    from tools import site
+    from tools.course import ROOT
+
+    shutil.copytree(ROOT / "site", course / "site")
+    (course / "chapters/ko/chapter1/first.ipynb").unlink()
+    site.build(tmp_path / "_site", root=course)
+    page = (tmp_path / "_site/ko/chapter1/first.html").read_text(encoding="utf-8")
+    assert "이 페이지는 아직 한국어로 번역되지 않았습니다" in page and "First steps" in page
+    assert 'hreflang="en" href="../../en/chapter1/first.html"' in page
+    assert "cdn" not in page.lower()  # nothing is fetched from elsewhere (MathJax comes with the site)
+    assert (tmp_path / "_site/ko/status.html").exists() and (tmp_path / "_site/index.html").exists()

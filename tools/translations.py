@@ -4,6 +4,8 @@
     python -m tools.translations status                # per language: translated, stale or missing
     python -m tools.translations stamp NOTEBOOK...     # record that these translations match English as it is now
     python -m tools.translations sync NOTEBOOK...      # copy English outputs (and comment-free code) into them
+    python -m tools.translations new-language CODE [NAME]   # scaffold a language (`make new-language LANG=xx`)
+    python -m tools.translations translate SECTION LANG     # start translating a section (`make translate`)
 
 A translated notebook has the English notebook's cells in the same order and of the same types; its code cells
 equal the English ones once comments are removed, and store the same outputs. Markdown and comments are what
@@ -27,6 +29,8 @@ import re
 import sys
 import tokenize
 from pathlib import Path
+
+import yaml
 
 from tools.course import (
     ROOT,
@@ -239,6 +243,88 @@ def stamp(path: Path, root: Path = ROOT) -> None:
     write_notebook(translation, path)
 
 
+def new_language(code: str, name: str | None = None, root: Path = ROOT) -> list[str]:
+    """Add a language: its code and name in _toctree.yml, an English title under every chapter and section for the
+    translator to translate (readers see it until then), the site's messages to translate, and a glossary to fill.
+    Returns what was done. Comments and layout of _toctree.yml are kept: lines are inserted, nothing rewritten."""
+    from tools.toctree import valid_language_code
+
+    if not valid_language_code(code):
+        raise SystemExit(f"{code!r} is not an ISO 639-1 code (two lowercase letters, optionally a region: "
+                         "'fr', 'pt-BR')")
+    if code in languages(root):
+        raise SystemExit(f"{code} is already a language of the course")
+    name = name or code
+    lines = (root / "_toctree.yml").read_text(encoding="utf-8").splitlines()
+    out, i, titles = [], 0, 0
+    while i < len(lines):
+        line = lines[i]
+        out.append(line)
+        if line.startswith("languages:"):  # the block of "  en: English" lines: add ours at its end
+            while i + 1 < len(lines) and lines[i + 1].startswith("  ") and ":" in lines[i + 1]:
+                i += 1
+                out.append(lines[i])
+            out.append(f"  {code}: {name}")
+        elif flow := re.match(r"^(\s*title:\s*)\{(.*)\}\s*$", line):  # title: {en: ..., ko: ...}
+            english = yaml.safe_load("{" + flow[2] + "}")[SOURCE_LANG]
+            out[-1] = f"{flow[1]}{{{flow[2]}, {code}: {json.dumps(english, ensure_ascii=False)}}}"
+            titles += 1
+        elif line.strip() == "title:":  # a block of "lang: title" lines: copy the English one for our language
+            indent = len(lines[i + 1]) - len(lines[i + 1].lstrip())
+            english = None
+            while i + 1 < len(lines) and len(lines[i + 1]) - len(lines[i + 1].lstrip()) == indent and lines[i + 1].strip():
+                i += 1
+                out.append(lines[i])
+                key, _, value = lines[i].strip().partition(":")
+                if key == SOURCE_LANG:
+                    english = value.strip()
+            out.append(" " * indent + f"{code}: {english}")
+            titles += 1
+        i += 1
+    (root / "_toctree.yml").write_text("\n".join(out) + "\n", encoding="utf-8")
+    done = [f"_toctree.yml: added {code} ({name}) and {titles} titles, in English until translated"]
+    glossary = root / "chapters" / code / "GLOSSARY.md"
+    glossary.parent.mkdir(parents=True, exist_ok=True)
+    if not glossary.exists():
+        glossary.write_text(f"# Glossary ({name})\n\nThe terms this translation uses, one way each. Add a term before "
+                            "first using it.\n\n| English | " + name + " | notes |\n|---|---|---|\n", encoding="utf-8")
+        done.append(f"chapters/{code}/GLOSSARY.md: a glossary to fill (see chapters/ko/GLOSSARY.md for an example)")
+    messages = root / "site" / "messages.yml"
+    if messages.exists():
+        english = (yaml.safe_load(messages.read_text(encoding="utf-8")) or {}).get(SOURCE_LANG, {})
+        block = yaml.safe_dump({code: english}, allow_unicode=True, sort_keys=False, width=110)
+        with open(messages, "a", encoding="utf-8") as f:
+            f.write(f"# {name}: the English text, to translate\n{block}")
+        done.append(f"site/messages.yml: the website's own text, in English, to translate under {code}")
+    return done
+
+
+def start_translation(section_id: str, lang: str, root: Path = ROOT) -> Path:
+    """Copy a section's English notebook (outputs included: a translation keeps them) to chapters/<lang>/, with its
+    title and Colab badge in that language, and record the English version it starts from, unstamped: until the
+    translator stamps it, the status lists every cell as to be done."""
+    from tools.colab import badge
+
+    if lang == SOURCE_LANG or lang not in languages(root):
+        raise SystemExit(f"{lang!r} is not a translated language of the course; add it with "
+                         f"`make new-language LANG={lang}` first")
+    section = next((s for s in sections(root) if s.id == section_id), None)
+    if section is None:
+        raise SystemExit(f"no section {section_id!r} in _toctree.yml; the ids are: "
+                         + ", ".join(s.id for s in sections(root)))
+    target = section.file(lang, root)
+    if target.exists():
+        raise SystemExit(f"{relative(target, root)} exists already; `make translation-status` says what changed")
+    nb = read_notebook(section.file(SOURCE_LANG, root))
+    title = section.titles.get(lang) or section.titles[SOURCE_LANG]
+    nb.cells[0].source = f"# {title}\n\n{badge(lang, section.path, root)}"
+    nb.metadata.setdefault(META_KEY, {})["translation"] = {
+        "source": f"chapters/{SOURCE_LANG}/{section.path}", "source_hash": None, "cells": []}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_notebook(nb, target)
+    return target
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "status"
     if command == "check":
@@ -257,6 +343,14 @@ def main(argv: list[str]) -> int:
         todo = [line for p in argv[1:] for line in sync(Path(p))]
         print("\n".join(todo) or f"synced {len(argv) - 1} notebook(s) with English")
         return 1 if todo else 0
+    if command == "new-language" and len(argv) in (2, 3):
+        print("\n".join(new_language(argv[1], argv[2] if len(argv) == 3 else None)))
+        return 0
+    if command == "translate" and len(argv) == 3:
+        target = start_translation(argv[1], argv[2])
+        print(f"wrote {relative(target)}: translate its markdown cells and code comments (never code or outputs), "
+              f"then `python -m tools.translations stamp {relative(target)}`")
+        return 0
     if command == "stamp":
         for p in argv[1:]:
             stamp(Path(p))
