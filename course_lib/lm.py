@@ -35,8 +35,8 @@ class TokenBlocks:
     """Training or evaluation examples cut from one long stream of token ids, each `block_size` tokens long: the
     model's context, in which it predicts every token from the ones before it.
 
-    `num_blocks=None`: consecutive blocks that overlap by one token, so every token but the first is predicted once
-    (evaluation). `num_blocks=n`: n blocks starting at random offsets drawn with `seed` (training: with n = steps x
+    `num_blocks=None`: consecutive whole blocks that overlap by one token, so every token but the first is predicted
+    once, up to the last whole block (`evaluate_lm` also scores the shorter rest). `num_blocks=n`: n blocks starting at random offsets drawn with `seed` (training: with n = steps x
     batch size, every batch cuts the text at new places, and a run is not tied to one way of slicing it). A dataset the Trainer reads like a 🤗
     `Dataset` with one column, input_ids.
     """
@@ -77,17 +77,15 @@ def evaluate_lm(model, ids, text: str, tokenizer, block_size: int, batch_size: i
     ids = torch.as_tensor(ids, dtype=torch.long)
     was_training = model.training
     model.eval()
-    starts = range(0, len(ids) - 1, block_size - 1)  # blocks overlap by one token: each token is predicted once
+    blocks = [ids[s:s + block_size] for s in range(0, len(ids) - 1, block_size - 1)]  # blocks overlap by one token: each token is predicted once
+    short = blocks.pop() if len(blocks[-1]) < block_size else None
+    batches = [torch.stack(blocks[i:i + batch_size]) for i in range(0, len(blocks), batch_size)]
+    batches += [short[None]] if short is not None else []
     total, count = 0.0, 0
-    for i in range(0, len(starts), batch_size):
-        blocks = [ids[s:s + block_size] for s in starts[i:i + batch_size]]
-        for group in [blocks[:-1], blocks[-1:]] if len(blocks[-1]) != len(blocks[0]) else [blocks]:
-            if not group:
-                continue
-            x = torch.stack(group)
-            logits = model(x[:, :-1]).logits.float()  # the last token of a block is only a target
-            total += F.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten(), reduction="sum").item()
-            count += x[:, 1:].numel()
+    for x in batches:
+        logits = model(x[:, :-1]).logits.float()  # the last token of a block is only a target
+        total += F.cross_entropy(logits.flatten(0, 1), x[:, 1:].flatten(), reduction="sum").item()
+        count += x[:, 1:].numel()
     model.train(was_training)
     chars = len(text) - len(tokenizer.decode(ids[:1].tolist()))  # the characters of the predicted tokens
     return {"loss": total / count, "perplexity": math.exp(total / count), "bits_per_char": total / chars / math.log(2),

@@ -251,11 +251,9 @@ def encoder() -> list[Result]:
     ]
 
 
-@benchmark
-def decoding() -> list[Result]:
-    """Chapter 4: greedy decoding with the key/value cache, against transformers' generate, same GPT-2 weights."""
-    import tempfile
-
+def _same_gpt2():
+    """A GPT-2-shaped model (6 layers x 384, random weights) as transformers builds it and as course_lib loads it
+    from the same files, and a prompt of 16 tokens: the decoding benchmarks compare the two on equal terms."""
     import torch
     import transformers
 
@@ -266,8 +264,15 @@ def decoding() -> list[Result]:
     theirs = transformers.GPT2LMHeadModel(config).eval()
     folder = tempfile.mkdtemp()
     theirs.save_pretrained(folder)
-    ours = GPT2LMHeadModel.from_pretrained(folder)
-    prompt = torch.randint(0, 50257, (1, 16))
+    return GPT2LMHeadModel.from_pretrained(folder).eval(), theirs, torch.randint(0, 50257, (1, 16))
+
+
+@benchmark
+def decoding() -> list[Result]:
+    """Chapter 4: greedy decoding with the key/value cache, against transformers' generate, same GPT-2 weights."""
+    import torch
+
+    ours, theirs, prompt = _same_gpt2()
     new = 128
 
     def generate_theirs():
@@ -376,21 +381,11 @@ def trainer_overhead() -> list[Result]:
 def generation() -> list[Result]:
     """Chapter 8: course_lib's generate (greedy, key/value cache) against itself without the cache and against
     transformers' generate, on the same GPT-2 weights (6 layers x 384, random), 256 new tokens after 16."""
-    import tempfile
-
     import torch
-    import transformers
 
     from course_lib.generation import generate
-    from course_lib.gpt2 import GPT2LMHeadModel
 
-    torch.manual_seed(0)
-    config = transformers.GPT2Config(n_layer=6, n_embd=384, n_head=6, n_positions=512, vocab_size=50257)
-    theirs = transformers.GPT2LMHeadModel(config).eval()
-    folder = tempfile.mkdtemp()
-    theirs.save_pretrained(folder)
-    ours = GPT2LMHeadModel.from_pretrained(folder).eval()
-    prompt = torch.randint(0, 50257, (1, 16))
+    ours, theirs, prompt = _same_gpt2()
     new = 256
 
     def generate_theirs():

@@ -16,7 +16,6 @@ import argparse
 import html
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -27,11 +26,11 @@ import nbformat
 import yaml
 
 from tools import translations
+from tools.colab import BADGE_IMAGE
 from tools.course import ROOT, SOURCE_LANG, languages, load_toctree, read_notebook, sections
 
 
 SITE = ROOT / "site"
-BADGE = re.compile(r"\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)")
 
 
 def messages(lang: str, root: Path = ROOT) -> dict[str, str]:
@@ -65,7 +64,7 @@ def stage(lang: str, out: Path, root: Path = ROOT) -> dict[str, str]:
         badge = "../" * depth + "colab-badge.svg"  # a local copy of the badge: the page fetches nothing
         for cell in nb.cells:
             if cell.cell_type == "markdown":
-                cell.source = BADGE.sub(f"({badge})", cell.source)
+                cell.source = cell.source.replace(f"({BADGE_IMAGE})", f"({badge})")
         if state in ("missing", "stale"):
             nb.cells.insert(1, notice_cell(text[state]))
         target = dest / s.path
@@ -93,7 +92,7 @@ def status_page(lang: str, root: Path = ROOT) -> str:
     """The translation-status table of every translated language, in `lang`."""
     text, toc = messages(lang, root), load_toctree(root)
     titles = {s["id"]: s["title"].get(lang) or s["title"][SOURCE_LANG] for c in toc["chapters"] for s in c["sections"]}
-    names = load_toctree(root)["languages"]
+    names = toc["languages"]
     lines = [f"# {text['status_title']}", "", text["status_intro"], ""]
     words = {"translated": text["translated"], "stale": text["stale_state"], "missing": text["missing_state"]}
     for code, rows in translations.status(root).items():

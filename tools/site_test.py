@@ -16,6 +16,7 @@ import argparse
 import functools
 import http.server
 import json
+import posixpath
 import re
 import shutil
 import subprocess
@@ -95,7 +96,7 @@ def check_page(page: str, dom: str, site: Path, needs: list[str]) -> list[str]:
         problems.append(f"{page}: no language switcher link to {other}")
     else:
         expected = page.replace(f"{lang}/", f"{other}/", 1)
-        normal = "/".join(_normalise(f"{Path(page).parent.as_posix()}/{links[0]}".split("/")))
+        normal = posixpath.normpath(posixpath.join(posixpath.dirname(page), links[0]))
         if normal != expected or not (site / expected).exists():
             problems.append(f"{page}: the switcher leads to {normal}, expected {expected} (which must exist)")
     if "figure" in needs and not re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', dom):
@@ -105,16 +106,6 @@ def check_page(page: str, dom: str, site: Path, needs: list[str]) -> list[str]:
     if "korean" in needs and not re.search(r"[\uac00-\ud7a3]{2,}", re.sub(r"<[^>]+>", " ", dom)):
         problems.append(f"{page}: no Korean text")
     return problems
-
-
-def _normalise(parts: list[str]) -> list[str]:
-    out: list[str] = []
-    for p in parts:
-        if p == ".." and out:
-            out.pop()
-        elif p not in (".", ""):
-            out.append(p)
-    return out
 
 
 def run(site: Path, shots: Path) -> list[str]:
