@@ -11,12 +11,28 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from huggingface_hub import snapshot_download
+from course_lib.hub import snapshot_folder
 
 
 # %% chapters/en/chapter4/config.ipynb cell 5
 class ConfigError(ValueError):
     """A config.json that does not describe the architecture asked for; the message says which field and why."""
+
+
+def read_json(path):
+    """What a JSON file holds; a file that is not JSON gets an error that names it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path} is not valid JSON ({e.msg}, line {e.lineno}, column {e.colno}): "
+                          "fix it, or save the configuration again with save_pretrained") from None
+
+
+def positive(config, source: str, *names: str) -> None:
+    """Sizes and counts must be at least 1: a zero or negative one would only fail deep inside the model."""
+    for name in names:
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{source}: {name}={getattr(config, name)}, but it must be a positive whole number")
 
 
 @dataclass
@@ -86,14 +102,10 @@ class PretrainedConfig:
         if path.is_dir():
             path = path / "config.json"
         elif not path.is_file():
-            path = Path(snapshot_download(str(name_or_path), revision=revision, allow_patterns=["config.json"])) / "config.json"
+            path = snapshot_folder(name_or_path, revision=revision, allow_patterns=["config.json"]) / "config.json"
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist: a model folder needs a config.json")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{path}: is not valid JSON ({e.msg}, line {e.lineno}, column {e.colno})") from None
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(read_json(path), str(path))
 
 
 # %% chapters/en/chapter4/config.ipynb cell 7
@@ -119,6 +131,8 @@ class BertConfig(PretrainedConfig):
     classifier_pooling: str = "cls"  # what that head reads: "cls" (the pooled first token) or "mean" (all tokens)
 
     def validate(self, source: str = "config") -> None:
+        positive(self, source, "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                 "intermediate_size", "max_position_embeddings", "num_labels")
         if self.hidden_size % self.num_attention_heads:
             raise ConfigError(f"{source}: hidden_size={self.hidden_size} does not divide into "
                               f"num_attention_heads={self.num_attention_heads} heads")
@@ -151,6 +165,9 @@ class GPT2Config(PretrainedConfig):
     tie_word_embeddings: bool = True  # the output layer reuses the token embedding matrix
 
     def validate(self, source: str = "config") -> None:
+        positive(self, source, "vocab_size", "n_positions", "n_embd", "n_layer", "n_head")
+        if self.n_inner is not None:
+            positive(self, source, "n_inner")
         if self.n_embd % self.n_head:
             raise ConfigError(f"{source}: n_embd={self.n_embd} does not divide into n_head={self.n_head} heads")
         if self.activation_function not in ACTIVATIONS:
@@ -172,9 +189,9 @@ class AutoConfig:
     def from_pretrained(name_or_path, revision: str | None = None) -> PretrainedConfig:
         path = Path(name_or_path)
         if not path.exists():
-            path = Path(snapshot_download(str(name_or_path), revision=revision, allow_patterns=["config.json"]))
+            path = snapshot_folder(name_or_path, revision=revision, allow_patterns=["config.json"])
         path = path / "config.json" if path.is_dir() else path
-        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        data = read_json(path) if path.exists() else {}
         model_type = data.get("model_type")
         if model_type not in CONFIGS:
             raise ConfigError(f"{path}: model_type {model_type!r} is not one course_lib implements "

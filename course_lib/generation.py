@@ -11,8 +11,8 @@ import torch
 
 # %% chapters/en/chapter8/decoding.ipynb cell 7
 def apply_repetition_penalty(logits: torch.Tensor, ids: torch.Tensor, penalty: float) -> torch.Tensor:
-    """Make every token already in `ids` less likely (CTRL's rule, as 🤗 Transformers applies it): its logit is
-    divided by `penalty` if positive, multiplied by it if negative (a penalty below 1 favours them instead).
+    """Make every token already in `ids` less likely, as 🤗 Transformers does: its logit is divided by `penalty` if
+    positive, multiplied by it if negative (CTRL's paper divides whatever the sign; a penalty below 1 favours them).
     logits (B, V), ids (B, T)."""
     if penalty == 1.0:
         return logits

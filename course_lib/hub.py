@@ -12,7 +12,7 @@ import huggingface_hub
 import torch
 from datasets import Dataset, DatasetDict, load_dataset
 from huggingface_hub import snapshot_download
-from huggingface_hub.errors import LocalEntryNotFoundError
+from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
 
 
 # %% chapters/en/chapter0/setup.ipynb cell 7
@@ -54,15 +54,23 @@ def print_environment() -> None:
 SPLIT_ORDER = ("train", "validation", "test")
 
 
-def _snapshot(repo_id: str, repo_type: str, revision: str | None, allow_patterns: list[str]) -> Path:
-    """`snapshot_download`, with a message that says what to do when the files are neither cached nor reachable."""
+def snapshot_folder(repo_id, repo_type: str = "model", revision: str | None = None,
+                    allow_patterns: list[str] | None = None) -> Path:
+    """The local folder of a Hub repository (`snapshot_download`, which downloads what the cache lacks), with
+    messages that say what to do when `repo_id` is neither a Hub id nor reachable."""
     try:
-        return Path(snapshot_download(repo_id, repo_type=repo_type, revision=revision, allow_patterns=allow_patterns))
+        return Path(snapshot_download(str(repo_id), repo_type=repo_type, revision=revision,
+                                      allow_patterns=allow_patterns))
+    except HFValidationError:
+        raise FileNotFoundError(
+            f"{str(repo_id)!r} is neither a folder on this machine nor a Hub repository id ('owner/name'): check "
+            "the path, or give a Hub id such as 'sentence-transformers/all-MiniLM-L6-v2'") from None
     except LocalEntryNotFoundError as e:
         raise FileNotFoundError(
-            f"{repo_id} ({repo_type}) is not in the Hub cache at {huggingface_hub.constants.HF_HUB_CACHE}, and the Hub "
-            "cannot be reached (HF_HUB_OFFLINE=1 or no network). Connect and unset HF_HUB_OFFLINE to download it, "
-            "or set HF_HUB_CACHE to a cache that holds it."
+            f"{repo_id} ({repo_type}) is not a folder on this machine, nor in the Hub cache at "
+            f"{huggingface_hub.constants.HF_HUB_CACHE}, and the Hub cannot be reached (HF_HUB_OFFLINE=1 or no "
+            "network). Check the name; connect and unset HF_HUB_OFFLINE to download it, or set HF_HUB_CACHE to a "
+            "cache that holds it."
         ) from e
 
 
@@ -76,14 +84,15 @@ def load_hub_dataset(repo_id: str, config: str | None = None, split: str | None 
     3668
     """
     folder = config or "data"  # the Hub's layout: <config>/<split>-*.parquet, or data/ for a one-config dataset
-    root = _snapshot(repo_id, "dataset", revision, [f"{folder}/*.parquet"])
+    root = snapshot_folder(repo_id, "dataset", revision, [f"{folder}/*.parquet"])
     files: dict[str, list[str]] = {}
     for path in sorted((root / folder).glob("*.parquet")):
         files.setdefault(path.name.split("-")[0], []).append(str(path))  # "train-00000-of-00001.parquet" -> "train"
     if not files:
         found = sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.parquet")))
-        raise ValueError(f"{repo_id} has no parquet files for config {config!r}; "
-                         f"configs with parquet files here: {', '.join(found) or 'none'}")
+        where = "in the local Hub cache (offline)" if huggingface_hub.constants.HF_HUB_OFFLINE else "on the Hub"
+        raise ValueError(f"{repo_id} has no parquet files for config {config!r} {where}. Configs downloaded to this "
+                         f"machine so far: {', '.join(found) or 'none'}; the dataset's page on the Hub lists them all")
     if split is not None:
         if split not in files:
             raise ValueError(f"{repo_id} ({config}) has no split {split!r}; choose from {', '.join(files)}")

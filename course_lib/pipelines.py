@@ -9,15 +9,21 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from huggingface_hub import snapshot_download
 
 from course_lib.bert import mean_pooling
+from course_lib.hub import snapshot_folder
 from course_lib.modeling import AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification
 from course_lib.tokenizer import Tokenizer
 from course_lib.tokenizer_json import load_tokenizer
 
 
 # %% chapters/en/chapter5/pipeline.ipynb cell 13
+def _positive_batch_size(batch_size) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive whole number (texts per batch), got {batch_size!r}")
+    return batch_size
+
+
 class Pipeline:
     """Text in, answers out, in three steps: `preprocess` (tokenize), `_forward` (the model), `postprocess` (answers).
 
@@ -29,7 +35,7 @@ class Pipeline:
 
     def __init__(self, model, tokenizer: Tokenizer, device: str | torch.device = "cpu", batch_size: int = 32):
         self.model, self.tokenizer = model.eval().to(device), tokenizer
-        self.device, self.batch_size = torch.device(device), batch_size
+        self.device, self.batch_size = torch.device(device), _positive_batch_size(batch_size)
         self.max_length = min(tokenizer.model_max_length or 10**9, _max_positions(model.config))
 
     def preprocess(self, texts: list[str]) -> list[list[int]]:
@@ -67,7 +73,7 @@ class Pipeline:
         ids = self.preprocess(texts)
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))  # short with short: less padding
         results: list = [None] * len(texts)
-        size = batch_size or self.batch_size
+        size = self.batch_size if batch_size is None else _positive_batch_size(batch_size)
         with torch.no_grad():
             for start in range(0, len(order), size):
                 chunk = order[start:start + size]
@@ -239,7 +245,7 @@ def pipeline(task: str, model=None, tokenizer=None, device: str = "cpu", **kwarg
     if model is None:
         raise ValueError(f"task {task!r} has no default model: give model= (a Hub id or a folder)")
     if isinstance(model, str | Path):
-        folder = Path(model) if Path(model).is_dir() else Path(snapshot_download(str(model)))
+        folder = Path(model) if Path(model).is_dir() else snapshot_folder(model)
         tokenizer = tokenizer if tokenizer is not None else load_tokenizer(folder)
         model = pipeline_class.model_class.from_pretrained(folder)
     elif tokenizer is None:

@@ -18,7 +18,7 @@ def model_card(repo_id: str, *, base_model: str | None, datasets: list[str], tas
                license: str = "apache-2.0") -> str:
     """A model card (the repository's README.md): YAML metadata the Hub reads, then what a user needs to know:
     what the model does, the data it learned from, how it was trained, how well it does, and where it fails."""
-    lines = ["---", f"license: {license}", f"language: {language}", "library_name: transformers",
+    lines = ["---", f"license: {license}", f"language: {language}", "library_name: course_lib",
              f"pipeline_tag: {task}", "tags:", "- course_lib"]
     if base_model:
         lines.append(f"base_model: {base_model}")
@@ -36,7 +36,10 @@ def model_card(repo_id: str, *, base_model: str | None, datasets: list[str], tas
     lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()] + [""]
     lines += ["## Limitations", "", limitations, "", "## How to use", "", "```python",
               "from course_lib.pipelines import pipeline", "",
-              f'classifier = pipeline("{task}", model="{repo_id}")', "```", ""]
+              f'classifier = pipeline("{task}", model="{repo_id}")', "```", "",
+              "The files are 🤗 formats (config.json, model.safetensors, tokenizer.json), but the model is course_lib's: "
+              "options such as `classifier_pooling` have no counterpart in 🤗 Transformers, whose classes would load "
+              "the weights and compute something else. Load it with course_lib, as above.", ""]
     return "\n".join(lines)
 
 

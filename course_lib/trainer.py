@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
 from course_lib.data import length_grouped_batches
-from course_lib.training import create_optimizer, schedule, set_seed
+from course_lib.training import create_optimizer, native_bf16, schedule, set_seed
 
 
 # %% chapters/en/chapter6/trainer.ipynb cell 7
@@ -87,16 +87,6 @@ class PredictionOutput:
     predictions: torch.Tensor | None
     label_ids: torch.Tensor | None
     metrics: dict[str, float]
-
-
-def native_bf16(device: torch.device | str = "cpu") -> bool:
-    """True if this device computes in bfloat16 natively (a CUDA GPU that supports it, or a CPU with AMX or
-    AVX512-BF16); elsewhere bf16 still works, but emulated: slower, not faster."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return any(getattr(torch.cpu, probe, lambda: False)() for probe in
-               ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
 
 
 def _rank_and_world() -> tuple[int, int]:

@@ -104,3 +104,27 @@ def classification_metrics(logits, labels) -> dict[str, float]:
     predictions = torch.as_tensor(logits).argmax(-1)
     return {"accuracy": accuracy(predictions, labels), "precision": precision(predictions, labels),
             "recall": recall(predictions, labels), "f1": f1(predictions, labels)}
+
+
+# %% chapters/en/chapter6/training_loop.ipynb cell 25
+def native_bf16(device: torch.device | str = "cpu") -> bool:
+    """True if `device` computes in bfloat16 natively: a CUDA GPU with bfloat16 units (not a T4, which only emulates
+    it), or a CPU whose kernels PyTorch runs with AVX-512 and which has AMX or AVX512-BF16. Elsewhere bfloat16 is
+    emulated: slower than float32, not faster."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type != "cpu" or "AVX512" not in torch.backends.cpu.get_cpu_capability():
+        return False  # the capability PyTorch dispatches to: ATEN_CPU_CAPABILITY=avx2 simulates a laptop's CPU
+    return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+
+
+def autocast(device: torch.device | str = "cpu"):
+    """bfloat16 autocast where `device` computes it natively, float32 (a context that changes nothing) elsewhere."""
+    device = torch.device(device)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=native_bf16(device))
+
+
+def training_precision(device: torch.device | str = "cpu") -> str:
+    """What `autocast(device)` trains in, said in words."""
+    return "bfloat16 autocast" if native_bf16(device) else "float32 (no native bfloat16 here)"

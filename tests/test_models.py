@@ -103,6 +103,8 @@ def test_transformers_reads_our_configs(tmp_path):
     ({"num_hidden_layers": 6.5}, r"'num_hidden_layers' should be int"),
     ({"hidden_size": 100, "num_attention_heads": 12}, r"hidden_size=100 does not divide into num_attention_heads=12"),
     ({"hidden_act": "swish2"}, r"hidden_act='swish2'"),
+    ({"hidden_size": -5}, r"hidden_size=-5, but it must be a positive whole number"),
+    ({"num_attention_heads": 0}, r"num_attention_heads=0, but it must be a positive whole number"),
     ([1, 2], r"should hold a JSON object"),
 ])
 def test_bad_configs_say_what_is_wrong(data, message):
@@ -332,3 +334,12 @@ def test_auto_classes_pick_the_architecture(folder, gpt2_pair, tmp_path):
     assert isinstance(AutoModel.from_pretrained(tmp_path), GPT2Model)
     with pytest.raises(ConfigError, match=r"AutoModelForCausalLM has no course_lib model for model_type 'bert'"):
         AutoModelForCausalLM.from_pretrained(folder)
+
+
+def test_a_gpt2_config_with_a_size_below_one_and_a_config_that_is_not_json(tmp_path):
+    with pytest.raises(ConfigError, match=r"n_embd=0, but it must be a positive whole number"):
+        GPT2Config.from_dict({"n_embd": 0})
+    (tmp_path / "config.json").write_text("{'model_type': 'bert'}")  # Python, not JSON
+    for load in (AutoConfig.from_pretrained, BertConfig.from_pretrained, BertModel.from_pretrained):
+        with pytest.raises(ConfigError, match=rf"{tmp_path / 'config.json'} is not valid JSON"):
+            load(tmp_path)

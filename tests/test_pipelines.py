@@ -165,6 +165,23 @@ def test_bad_inputs(extractor):
     assert long.shape == (384,)
 
 
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, "8", True])
+def test_a_batch_size_that_is_not_a_positive_whole_number_is_refused(extractor, batch_size):
+    with pytest.raises(ValueError, match=rf"batch_size must be a positive whole number \(texts per batch\), got {batch_size!r}"):
+        extractor(["a", "b"], batch_size=batch_size)
+    with pytest.raises(ValueError, match="batch_size must be a positive whole number"):
+        pipeline("feature-extraction", batch_size=batch_size)
+
+
+def test_a_model_that_is_neither_a_folder_nor_a_hub_id_says_so():
+    with pytest.raises(FileNotFoundError, match=r"'/no/such/dir' is neither a folder on this machine nor a Hub "
+                                                r"repository id \('owner/name'\)"):
+        pipeline("feature-extraction", model="/no/such/dir")
+    with pytest.raises(FileNotFoundError, match=r"no-such/model \(model\) is not a folder on this machine, nor in "
+                                                r"the Hub cache"):
+        pipeline("feature-extraction", model="no-such/model")
+
+
 def test_unknown_tasks_and_mismatched_vocabularies(tmp_path):
     with pytest.raises(ValueError, match=r"unknown task 'summarization'; course_lib knows feature-extraction, fill-mask"):
         pipeline("summarization")

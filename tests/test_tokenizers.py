@@ -322,6 +322,15 @@ def test_wrong_types_and_unknown_tokens(minilm_unpadded):
         TemplateProcessing([("[FOO]", 0), ("$A", 0)], [("$A", 0), ("$B", 1)], {})
     with pytest.raises(ValueError, match="batch_decode"):
         ours.decode([[1, 2]])
+    # Bytes are not text (iterating them gives ints): say so, and how to get text.
+    for call in (lambda: ours(b"abc"), lambda: ours.encode(b"abc"), lambda: ours("a", b"b")):
+        with pytest.raises(TypeError, match=r"got bytes: b'.*'; decode them first, e.g. text.decode\('utf-8'\)"):
+            call()
+    # Token ids are whole numbers: a float, even 2.0, is refused instead of being truncated to an id.
+    for ids in ([1.5, 2.0], [2.0], torch.tensor([1.0, 2.0])):
+        with pytest.raises(TypeError, match=r"decode takes token ids, whole numbers, got (1.5|2.0|1.0) \(float\)"):
+            ours.decode(ids)
+    assert ours.decode(torch.tensor([2023, 2003])) == ours.decode([2023, 2003]) == "this is"
 
 
 def test_a_tokenizer_without_unknown_token_says_so(bpe_tokenizer):

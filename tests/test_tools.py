@@ -412,3 +412,76 @@ def test_the_built_site_falls_back_to_english_with_a_notice_and_links_the_langua
     assert 'hreflang="en" href="../../en/chapter1/first.html"' in page
     assert "cdn" not in page.lower()  # nothing is fetched from elsewhere (MathJax comes with the site)
     assert (tmp_path / "_site/ko/status.html").exists() and (tmp_path / "_site/index.html").exists()
+
+
+# --- outputs compared within a tolerance (tools/tolerance.py, applied by tools/nbval_plugin.py) ---------------------
+
+TOLERANT = "# NBVAL_TOLERANCE rel=0.01 abs=0\n# Why: trained in this run; the spread measured on three CPUs.\n"
+
+
+def test_tolerance_compares_numbers_within_it_and_the_text_around_them_exactly():
+    from tools.tolerance import Tolerance, difference, split
+
+    assert split("loss 0.52, step 1,280 of 2e-3") == (["loss ", ", step ", " of ", ""], [0.52, 1280.0, 0.002])
+    assert split("checkpoint-30 sst2-small -0.5") == (["checkpoint-", " sst2-small ", ""], [30.0, -0.5])
+    tol = Tolerance(rel=0.01, abs=0.001)
+    assert difference("accuracy 88.19%, F1 0.882", "accuracy 88.30%, F1 0.884", tol) is None
+    assert "number 0" in difference("accuracy 88.19%", "accuracy 90.00%", tol)
+    assert "text differs" in difference("accuracy 88.19%", "accuracy: 88.19%", tol)
+    assert "numbers" in difference("loss 1.0", "loss 1.0 1.0", tol)
+    # A table whose columns widen by a digit still matches: runs of spaces count as one.
+    assert difference("  step  loss\n0   10  0.5\n", "  step   loss\n0   10  0.501\n", tol) is None
+
+
+@pytest.mark.parametrize("source, message", [
+    ("# NBVAL_TOLERANCE rel=0.01\n# Why: trained here, measured.\n", "rel=<number> abs=<number>"),
+    ("# NBVAL_TOLERANCE rel=0.01 abs=x\n# Why: trained here, measured.\n", "must be numbers"),
+    ("# NBVAL_TOLERANCE rel=0 abs=0\n# Why: trained here, measured.\n", "not both 0"),
+    ("# NBVAL_TOLERANCE rel=0.01 abs=0\nprint(1)\n", "followed by a comment line"),
+])
+def test_a_tolerance_marker_must_be_well_formed_and_give_its_reason(course, source, message):
+    path = course / "chapters/en/chapter1/first.ipynb"
+    edit_cell(path, 5, source + "print(add_one(math.pi))")
+    assert message in execute.check(course)[0]
+    edit_cell(path, 5, TOLERANT + "print(add_one(math.pi))")
+    assert execute.check(course) == []
+
+
+def test_a_translation_of_a_tolerant_cell_may_store_outputs_within_the_tolerance(course):
+    en, ko = course / "chapters/en/chapter1/first.ipynb", course / "chapters/ko/chapter1/first.ipynb"
+    source = TOLERANT + "print(add_one(math.pi))"
+    set_outputs(en, 5, "loss 4.1416\n", source=source)
+    set_outputs(ko, 5, "loss 4.16\n", source=source.replace("Why: trained", "이유: 학습"))
+    assert translations.check(course) == []
+    set_outputs(ko, 5, "loss 4.3\n")
+    assert "stores outputs that differ" in translations.check(course)[0]
+    set_outputs(ko, 5, "LOSS 4.1416\n")
+    assert "stores outputs that differ" in translations.check(course)[0]
+
+
+def test_nbval_with_the_plugin_applies_the_tolerance_only_where_a_cell_states_it(tmp_path):
+    """Each cell prints 'loss 1.000'; the stored outputs differ from that in one way each."""
+    import os
+    import subprocess
+    import sys
+
+    from tools.course import ROOT
+
+    cases = [  # (marker?, stored output, should pass)
+        (True, "loss 1.005\n", True),    # inside the tolerance
+        (True, "loss 1.100\n", False),   # outside it
+        (True, "LOSS 1.000\n", False),   # the text around the number changed
+        (False, "loss 1.001\n", False),  # no marker: exact
+        (False, "loss 1.000\n", True),
+    ]
+    nb = make_notebook([("code", (TOLERANT if marked else "") + 'print("loss 1.000")') for marked, _, _ in cases])
+    for cell, (_, stored, _) in zip(nb.cells, cases, strict=True):
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored)]
+    path = tmp_path / "tolerance.ipynb"
+    nbformat.write(nb, str(path))
+    run = subprocess.run([sys.executable, "-m", "pytest", "--nbval", "-p", "tools.nbval_plugin", "-rA", "-q",
+                          "-p", "no:cacheprovider", path.name], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    for i, (_, _, passes) in enumerate(cases):
+        assert f"{'PASSED' if passes else 'FAILED'} {path.name}::Cell {i}" in run.stdout, run.stdout[-3000:]
+    assert "outside the cell's tolerance (rel=0.01, abs=0): stdout: number 0" in run.stdout

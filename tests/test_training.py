@@ -388,6 +388,7 @@ def test_the_model_card_has_hub_metadata_and_the_facts():
     header = yaml.safe_load(card.split("---")[1])
     assert header["license"] == "apache-2.0" and header["base_model"] == MINILM
     assert header["datasets"] == ["nyu-mll/glue:sst2"] and header["pipeline_tag"] == "text-classification"
+    assert header["library_name"] == "course_lib"  # 🤗 Transformers would load it with another head (chapter 9.1)
     for text in ("## Intended use", "Testing.", "## Training data", "| epochs | 1 |", "| validation accuracy | 0.8812 |",
                  "## Limitations", "A tiny model.", 'pipeline("text-classification", model="someone/tiny")'):
         assert text in card

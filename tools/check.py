@@ -33,6 +33,10 @@ def main() -> int:
         if problems and name == "toctree":
             print("       (the other checks read _toctree.yml: fix it first)")
             break
+    counts = execute.comparison_counts()
+    print(f"       English code cells compared by nbval: {counts['exact']} exactly, {counts['within a tolerance']} "
+          f"within a stated tolerance, {counts['output ignored']} not compared (reason given), "
+          f"{counts['error expected']} expected to raise")
     return 1 if failed else 0
 
 

@@ -21,6 +21,7 @@ import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
+from tools import tolerance
 from tools.course import NOTEBOOK_ENV, ROOT, languages, read_notebook, relative, sections, write_notebook
 
 
@@ -106,6 +107,10 @@ def check(root: Path = ROOT) -> list[str]:
                         or not re.match(r"#\s*\S.{8,}", lines[n + 1])):
                     problems.append(f"{name}: cell {i} must say `# NBVAL_IGNORE_OUTPUT` alone on a line, followed by a "
                                     "comment line saying why this output cannot be the same twice")
+            try:
+                tolerance.parse(cell.source)
+            except ValueError as e:
+                problems.append(f"{name}: cell {i}: {e}")
             if any(o.output_type == "error" for o in cell.outputs) and "NBVAL_RAISES_EXCEPTION" not in cell.source:
                 problems.append(f"{name}: cell {i} stores an error; fix it or mark it `# NBVAL_RAISES_EXCEPTION`")
             if any(k in cell.metadata for k in CELL_METADATA_DROPPED):
@@ -113,6 +118,29 @@ def check(root: Path = ROOT) -> list[str]:
         if set(nb.metadata) - {"kernelspec", "language_info", "course"}:
             problems.append(f"{name}: notebook metadata has {sorted(set(nb.metadata))}; run `make execute NB={name}`")
     return problems
+
+
+def comparison_counts(root: Path = ROOT, lang: str = "en") -> dict[str, int]:
+    """How nbval compares the code cells of a language's notebooks: exactly, within a stated tolerance, or not at
+    all (a reason is given), or expecting an error."""
+    counts = {"exact": 0, "within a tolerance": 0, "output ignored": 0, "error expected": 0}
+    for s in sections(root):
+        path = s.file(lang, root)
+        if not path.exists():
+            continue
+        for cell in read_notebook(path).cells:
+            if cell.cell_type != "code":
+                continue
+            lines = [line.strip() for line in cell.source.splitlines()]
+            if "# NBVAL_IGNORE_OUTPUT" in lines:
+                counts["output ignored"] += 1
+            elif any(line.startswith(f"# {tolerance.MARKER}") for line in lines):
+                counts["within a tolerance"] += 1
+            elif "# NBVAL_RAISES_EXCEPTION" in lines:
+                counts["error expected"] += 1
+            else:
+                counts["exact"] += 1
+    return counts
 
 
 def main(argv: list[str]) -> int:

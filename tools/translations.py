@@ -32,6 +32,7 @@ from pathlib import Path
 
 import yaml
 
+from tools import tolerance
 from tools.course import (
     ROOT,
     SOURCE_LANG,
@@ -99,7 +100,7 @@ def parity_problems(english, translation, name: str) -> list[str]:
             if en_code != tr_code:
                 problems.append(f"{name}: cell {i} has code that differs from English cell {i} "
                                 "(only comments may be translated; copy the English code)")
-            elif stored_outputs(en, patterns) != stored_outputs(tr, patterns):
+            elif not same_outputs(en, tr, patterns):
                 problems.append(f"{name}: cell {i} stores outputs that differ from English cell {i}; "
                                 f"copy them with `python -m tools.translations sync {name}`")
     return problems
@@ -118,6 +119,16 @@ def sanitizers(path: Path = SANITIZE_FILE) -> list[tuple[re.Pattern, str]]:
             pairs.append((pattern, line[len("replace:"):].strip()))
             pattern = None
     return pairs
+
+
+def same_outputs(english, translation, patterns=None) -> bool:
+    """Would nbval accept the translation's stored outputs for the English cell? Equal, or within the tolerance the
+    English cell states (tools/tolerance.py)."""
+    stored, fresh = stored_outputs(english, patterns), stored_outputs(translation, patterns)
+    tol = tolerance.parse(cell_source(english))
+    if tol is None or stored is None or fresh is None:
+        return stored == fresh
+    return tolerance.difference(stored, fresh, tol) is None
 
 
 def stored_outputs(cell, patterns=None) -> str | None:
