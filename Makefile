@@ -37,8 +37,8 @@ NOTEBOOKS := $(if $(filter all,$(LANGS)),chapters,$(foreach l,$(LANGS),chapters/
 # pytest exits 5 when it selects no test (e.g. a language with no notebook yet): that is not a failure.
 PYTEST_OK := rc=$$?; if [ $$rc -eq 5 ]; then echo "(no tests selected)"; rc=0; fi; exit $$rc
 
-.PHONY: help install lib check lint test test-unit test-notebooks execute translation-status lab bench clean \
-	build site-test new-language translate
+.PHONY: help install lib check lint test test-unit test-notebooks test-portable times execute translation-status lab \
+	bench clean build site-test new-language translate
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -68,6 +68,17 @@ test-unit:  ## unit tests in tests/
 test-notebooks:  ## run the notebooks, compare with their stored outputs (strict nbval); LANGS=ko|all, NB=... for some
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg \
 		--nbval-cell-timeout=300 -p tools.nbval_plugin -q $(if $(NB),$(NB),$(NOTEBOOKS)); $(PYTEST_OK)
+
+# A CPU without AVX-512 (most laptops, Colab's free CPU), simulated on this one: PyTorch, oneDNN and MKL dispatch to
+# their AVX2 kernels, so matrix products round as they would there, and course_lib.training.native_bf16() answers
+# False: training runs in float32. The stored outputs must hold here too, within the tolerances cells state.
+PORTABLE_ENV := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
+
+test-portable:  ## the notebooks again on a simulated CPU without AVX-512 (float32 training), same stored outputs; NB=...
+	$(PORTABLE_ENV) $(MAKE) --no-print-directory test-notebooks
+
+times:  ## NOTEBOOK_TIMES.md from the times the last test-notebooks and test-portable runs measured
+	$(PY) -m tools.times
 
 execute:  ## re-run notebooks in a fresh kernel and store their outputs: NB="chapters/en/chapter0/setup.ipynb ..."; NB=all for every one
 	@test -n "$(NB)" || { echo 'name the notebooks: make execute NB=chapters/en/chapter0/setup.ipynb (or NB=all)'; exit 2; }

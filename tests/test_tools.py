@@ -485,3 +485,26 @@ def test_nbval_with_the_plugin_applies_the_tolerance_only_where_a_cell_states_it
     for i, (_, _, passes) in enumerate(cases):
         assert f"{'PASSED' if passes else 'FAILED'} {path.name}::Cell {i}" in run.stdout, run.stdout[-3000:]
     assert "outside the cell's tolerance (rel=0.01, abs=0): stdout: number 0" in run.stdout
+
+
+def test_make_check_counts_cells_compared_exactly_within_a_tolerance_or_not_at_all(course):
+    path = course / "chapters/en/chapter1/first.ipynb"
+    assert execute.comparison_counts(course) == {"exact": 4, "within a tolerance": 0, "output ignored": 0,
+                                                 "error expected": 0}
+    edit_cell(path, 5, TOLERANT + "print(add_one(math.pi))")
+    assert execute.comparison_counts(course)["within a tolerance"] == 1
+    edit_cell(path, 5, "# NBVAL_IGNORE_OUTPUT\n# Why: a wall-clock time.\nprint(add_one(math.pi))")
+    assert execute.comparison_counts(course) == {"exact": 3, "within a tolerance": 0, "output ignored": 1,
+                                                 "error expected": 0}
+
+
+def test_the_times_page_lists_both_precisions_and_the_machines(tmp_path, monkeypatch):
+    from tools import times
+
+    machine = {"cpu": "AMD EPYC", "cores": 2, "capability": "AVX512", "native_bf16": True, "simulated": False}
+    runs = {"bf16": {"machine": machine, "seconds": {"chapters/en/chapter0/setup.ipynb": 3.2}},
+            "float32": {"machine": {**machine, "capability": "AVX2", "native_bf16": False, "simulated": True},
+                        "seconds": {"chapters/en/chapter0/setup.ipynb": 4.0}}}
+    page = times.page(runs)
+    assert "| Setup: your machine, Colab and the Hub | `chapter0/setup.ipynb` | 3 s | 4 s |" in page
+    assert "AMD EPYC, 2 cores, PyTorch kernels AVX2 (simulated with ATEN_CPU_CAPABILITY=avx2" in page

@@ -464,3 +464,40 @@ def test_attention_for_bf16_training_on_cpu_matches_the_fused_kernel():
     assert weights is None and torch.allclose(out.float(), reference.float(), atol=2e-2)
     out.float().sum().backward()
     assert q.grad is not None and q.grad.dtype == torch.bfloat16
+
+
+# --- precision follows the hardware -------------------------------------------------------------------------------
+
+PRECISION_PROBE = """
+import torch
+from course_lib.training import autocast, native_bf16, training_precision
+with autocast():
+    dtype = (torch.ones(4, 4) @ torch.ones(4, 4)).dtype
+print(torch.backends.cpu.get_cpu_capability(), native_bf16(), training_precision(), dtype)
+"""
+
+
+def test_a_cpu_without_avx512_trains_in_float32_and_the_simulation_is_respected():
+    """ATEN_CPU_CAPABILITY=avx2 makes PyTorch use the kernels of a CPU without AVX-512 (a laptop, Colab's CPU), even
+    on one that has AMX or AVX512-BF16: native_bf16() must then say False, so that nothing runs in emulated bfloat16."""
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+    out = subprocess.run([sys.executable, "-c", PRECISION_PROBE], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["AVX2", "False", "float32", "(no", "native", "bfloat16", "here)", "torch.float32"]
+
+
+def test_native_bf16_asks_the_hardware_where_the_kernels_allow_it(monkeypatch):
+    from course_lib import training
+
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    for amx, avx512_bf16, expected in [(True, False, True), (False, True, True), (False, False, False)]:
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda amx=amx: amx)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda b=avx512_bf16: b)
+        assert training.native_bf16("cpu") is expected
+        assert training.autocast("cpu").fast_dtype == torch.bfloat16 and training.autocast("cpu")._enabled is expected
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")  # AMX present, AVX2 kernels
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert training.native_bf16("cpu") is False and training.training_precision() == "float32 (no native bfloat16 here)"
+    # A GPU counts only if it has bfloat16 units (a T4 emulates it): is_bf16_supported without emulation.
+    calls = []
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: calls.append(including_emulation) or False)
+    assert training.native_bf16("cuda") is False and calls == [False]
