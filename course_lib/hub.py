@@ -78,16 +78,25 @@ def load_hub_dataset(repo_id: str, config: str | None = None, split: str | None 
                      revision: str | None = None) -> Dataset | DatasetDict:
     """Load a Hub dataset stored as parquet files, with the same code online and offline.
 
-    Returns a `DatasetDict` of every split (train, validation, test first), or one `Dataset` if `split` is given.
+    Reads both layouts of the Hub: parquet files on the main branch (`<config>/<split>-00000-of-00001.parquet`, or
+    `data/` for a dataset with one config) and the parquet conversion the Hub makes of every dataset, at
+    `revision="refs/convert/parquet"` (`<config>/<split>/0000.parquet`; `default/` for one config). Returns a
+    `DatasetDict` of every split (train, validation, test first), or one `Dataset` if `split` is given.
 
     >>> load_hub_dataset("nyu-mll/glue", "mrpc")["train"].num_rows
     3668
     """
-    folder = config or "data"  # the Hub's layout: <config>/<split>-*.parquet, or data/ for a one-config dataset
-    root = snapshot_folder(repo_id, "dataset", revision, [f"{folder}/*.parquet"])
+    folders = [config] if config else ["data", "default"]  # a dataset with one config: data/ on main, default/ converted
+    patterns = [f"{folder}/{files}" for folder in folders for files in ("*.parquet", "*/*.parquet")]
+    root = snapshot_folder(repo_id, "dataset", revision, patterns)
     files: dict[str, list[str]] = {}
-    for path in sorted((root / folder).glob("*.parquet")):
-        files.setdefault(path.name.split("-")[0], []).append(str(path))  # "train-00000-of-00001.parquet" -> "train"
+    for folder in folders:
+        for path in sorted((root / folder).glob("*.parquet")):  # "train-00000-of-00001.parquet" -> "train"
+            files.setdefault(path.name.split("-")[0], []).append(str(path))
+        for path in sorted((root / folder).glob("*/*.parquet")):  # the parquet conversion: "train/0000.parquet"
+            files.setdefault(path.parent.name, []).append(str(path))
+        if files:
+            break
     if not files:
         found = sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.parquet")))
         where = "in the local Hub cache (offline)" if huggingface_hub.constants.HF_HUB_OFFLINE else "on the Hub"

@@ -59,3 +59,14 @@ def test_an_unknown_split_lists_the_splits_there_are():
 def test_a_dataset_missing_from_the_offline_cache_says_what_to_do():
     with pytest.raises(FileNotFoundError, match=r"nor in the Hub cache .* unset HF_HUB_OFFLINE .* set HF_HUB_CACHE"):
         load_hub_dataset("nobody/no-such-dataset")
+
+
+def test_the_hubs_parquet_conversion_is_read_at_its_revision():
+    """The layout <config>/<split>/0000.parquet at revision refs/convert/parquet ('default' for one config)."""
+    multi30k = load_hub_dataset("bentrevett/multi30k", revision="refs/convert/parquet")
+    assert {name: ds.num_rows for name, ds in multi30k.items()} == {"train": 29000, "validation": 1014, "test": 1000}
+    assert multi30k["train"].column_names == ["en", "de"]
+    conll = load_hub_dataset("eriktks/conll2003", "conll2003", split="validation", revision="refs/convert/parquet")
+    assert conll.num_rows == 3250 and conll.features["ner_tags"].feature.names[:3] == ["O", "B-PER", "I-PER"]
+    squad = load_hub_dataset("rajpurkar/squad", "plain_text")  # main's layout; only validation is cached here
+    assert list(squad) == ["validation"] and squad["validation"].num_rows == 10570

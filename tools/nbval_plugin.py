@@ -96,7 +96,8 @@ def machine() -> dict[str, str | bool]:
     if cpuinfo.exists():
         name = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
                      if line.startswith("model name")), name)
-    return {"cpu": name, "cores": os.cpu_count(), "capability": torch.backends.cpu.get_cpu_capability(),
+    return {"cpu": name, "cores": os.cpu_count(), "avx512_bf16": torch.cpu._is_avx512_bf16_supported(),
+            "amx": torch.cpu._is_amx_tile_supported(), "capability": torch.backends.cpu.get_cpu_capability(),
             "native_bf16": native_bf16(), "simulated": bool(os.environ.get("ATEN_CPU_CAPABILITY"))}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 
 from tools.course import ROOT, SOURCE_LANG, sections
 
@@ -23,16 +24,19 @@ PAGE = ROOT / "NOTEBOOK_TIMES.md"
 def describe(machine: dict) -> str:
     how = "simulated with ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2" \
         if machine.get("simulated") else "as it is"
-    return (f"{machine['cpu']}, {machine['cores']} cores, PyTorch kernels {machine['capability']} ({how}); training "
-            f"in {'bfloat16 autocast' if machine['native_bf16'] else 'float32'}")
+    flags = "".join(f", {name} {'yes' if machine[key] else 'no'}" for key, name in
+                    (("avx512_bf16", "AVX512-BF16"), ("amx", "AMX")) if key in machine)
+    return (f"{machine['cpu']}, {machine['cores']} cores{flags}, PyTorch kernels {machine['capability']} ({how}); "
+            f"training in {'bfloat16 autocast' if machine['native_bf16'] else 'float32'}")
 
 
 def page(runs: dict[str, dict]) -> str:
-    lines = ["# How long each notebook takes", "",
-             "Measured by `make test-notebooks` (the first column) and `make test-portable` (the second): the whole "
+    intro = ("Measured by `make test-notebooks` (the first column) and `make test-portable` (the second): the whole "
              "notebook under nbval, kernel start included, in seconds. The budget is 3 minutes a notebook with native "
-             "bfloat16 and the goal 6 minutes without (a laptop, Colab's free CPU). `python -m tools.times` writes "
-             "this page from `build/notebook-times-*.json`.", ""]
+             "bfloat16 and the goal 6 minutes without (a laptop, Colab's free CPU). The stored outputs of the "
+             "notebooks come from the first machine; both runs compare with them. `python -m tools.times` writes this "
+             "page from `build/notebook-times-*.json`; the CPU's name is the one the machine reports.")
+    lines = ["# How long each notebook takes", "", *textwrap.wrap(intro, 110, break_on_hyphens=False), ""]
     for key, run in runs.items():
         lines.append(f"- **{RUNS[key]}**: {describe(run['machine'])}.")
     lines += ["", "| section | notebook | " + " | ".join(RUNS[k] for k in runs) + " |",
