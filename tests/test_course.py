@@ -79,3 +79,14 @@ def test_a_printed_value_changed_without_re_running_fails_strict_nbval(chapter0_
     nbformat.write(nb, str(chapter0_copy))
     result = _nbval(chapter0_copy)
     assert result.returncode != 0 and "2.14.0" in result.stdout
+
+
+def test_course_lib_never_imports_a_reference_implementation():
+    """transformers, peft, sacrebleu, seqeval and sentencepiece check course_lib in the tests; course_lib itself
+    runs without them (README: a learner installs only its runtime dependencies)."""
+    references = {"transformers", "peft", "sacrebleu", "seqeval", "sentencepiece"}
+    for path in sorted((ROOT / "course_lib").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not {name.split(".")[0] for name in names} & references, f"{path.name} imports {names}"

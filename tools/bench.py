@@ -447,6 +447,28 @@ def pretraining() -> list[Result]:
                         f"{peak / 1e9:,.0f} GFLOP/s measured")]
 
 
+@benchmark
+def bleu() -> list[Result]:
+    """Chapter 10: corpus BLEU of Multi30k's test set (1,000 sentences), against sacreBLEU."""
+    import random
+
+    import sacrebleu
+
+    from course_lib.bleu import corpus_bleu
+    from course_lib.hub import load_hub_dataset
+
+    references = list(load_hub_dataset("bentrevett/multi30k", split="test", revision="refs/convert/parquet")["en"])
+    rng = random.Random(0)
+    hypotheses = [" ".join(rng.sample(s.split(), len(s.split()))) for s in references]  # shuffled words
+    assert abs(corpus_bleu(hypotheses, references).score
+               - sacrebleu.corpus_bleu(hypotheses, [references]).score) < 1e-9
+    # sacreBLEU caches its tokenizer's answers per line: a new object each time, as for a new system's outputs.
+    ours, theirs = side_by_side([lambda: corpus_bleu(hypotheses, references),
+                                 lambda: sacrebleu.metrics.BLEU().corpus_score(hypotheses, [references])])
+    n = len(references)
+    return [Result("corpus BLEU, Multi30k test2016 (13a)", n / ours, "sentences/s", n / theirs, "sacrebleu")]
+
+
 # --- the harness ----------------------------------------------------------------------------------------------
 
 def table(results: list[Result]) -> str:
