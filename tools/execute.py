@@ -11,7 +11,6 @@ the notebook's folder. Metadata that changes from run to run (timings, kernel ve
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -104,7 +103,7 @@ def check(root: Path = ROOT) -> list[str]:
                 # nbval honours the marker only when it is the whole comment, so the reason goes on the next line.
                 if "NBVAL_IGNORE_OUTPUT" in line and (
                         line != "# NBVAL_IGNORE_OUTPUT" or n + 1 >= len(lines)
-                        or not re.match(r"#\s*\S.{8,}", lines[n + 1])):
+                        or not tolerance.REASON.match(lines[n + 1])):
                     problems.append(f"{name}: cell {i} must say `# NBVAL_IGNORE_OUTPUT` alone on a line, followed by a "
                                     "comment line saying why this output cannot be the same twice")
             try:

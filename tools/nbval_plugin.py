@@ -50,27 +50,25 @@ def _texts(cell: IPyNbCell, outputs, skip) -> dict[str, list]:
     return flat
 
 
+def _first_difference(stored: dict, fresh: dict, tol: tolerance.Tolerance) -> str | None:
+    if set(fresh) != set(stored):
+        return f"the outputs have {sorted(fresh)}, stored {sorted(stored)}"
+    for key in sorted(stored):
+        if len(fresh[key]) != len(stored[key]):
+            return f"{key}: {len(fresh[key])} outputs, {len(stored[key])} stored"
+        for a, b in zip(stored[key], fresh[key], strict=True):
+            if problem := tolerance.difference(str(a), str(b), tol):
+                return f"{key}: {problem}\n--- stored:\n{a}\n--- now:\n{b}"
+    return None
+
+
 def _compare_outputs(self: IPyNbCell, test, ref, skip_compare=None):
     tol = tolerance.parse(self.cell.source)
     if tol is None:
         return _nbval_compare(self, test, ref, skip_compare)
     skip = skip_compare or self.parent.skip_compare
-    fresh, stored = _texts(self, test, skip), _texts(self, ref, skip)
+    problem = _first_difference(_texts(self, ref, skip), _texts(self, test, skip), tol)
     self.comparison_traceback = []
-    problem = None
-    if set(fresh) != set(stored):
-        problem = f"the outputs have {sorted(fresh)}, stored {sorted(stored)}"
-    for key in sorted(stored) if problem is None else []:
-        if len(fresh[key]) != len(stored[key]):
-            problem = f"{key}: {len(fresh[key])} outputs, {len(stored[key])} stored"
-            break
-        for a, b in zip(stored[key], fresh[key], strict=True):
-            problem = tolerance.difference(str(a), str(b), tol)
-            if problem:
-                problem = f"{key}: {problem}\n--- stored:\n{a}\n--- now:\n{b}"
-                break
-        if problem:
-            break
     if problem:
         self.comparison_traceback.append(f"outside the cell's tolerance (rel={tol.rel:g}, abs={tol.abs:g}): {problem}")
     return problem is None

@@ -26,6 +26,7 @@ _ARGUMENT = re.compile(r"(rel|abs)=(\S+)")
 # commas, an optional fraction, an optional exponent. "1,280" is one number, "57/387" two, "sst2-small" one (2).
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][-+]?\d+)?|(?<![\w.])[-+]?\.\d+")
 _SPACE = re.compile(r"\s+")
+REASON = re.compile(r"#\s*\S.{8,}")  # the comment line after a marker that says why (this one and NBVAL_IGNORE_OUTPUT)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def parse(source: str) -> Tolerance | None:
         if found.rel < 0 or found.abs < 0 or (found.rel == 0 and found.abs == 0):
             raise ValueError(f"{line!r}: rel and abs must be >= 0 and not both 0 (without a tolerance, drop the "
                              "marker: the cell is then compared exactly)")
-        if n + 1 >= len(lines) or not re.match(r"#\s*\S.{8,}", lines[n + 1]):
+        if n + 1 >= len(lines) or not REASON.match(lines[n + 1]):
             raise ValueError(f"{MARKER} must be followed by a comment line saying why the output varies and what "
                              "the tolerance was chosen from")
     return found
