@@ -38,7 +38,7 @@ NOTEBOOKS := $(if $(filter all,$(LANGS)),chapters,$(foreach l,$(LANGS),chapters/
 PYTEST_OK := rc=$$?; if [ $$rc -eq 5 ]; then echo "(no tests selected)"; rc=0; fi; exit $$rc
 
 .PHONY: help install lib check lint test test-unit test-notebooks test-portable times execute translation-status lab \
-	bench clean build site-test new-language translate
+	bench clean build site-test new-language translate translator
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -107,6 +107,9 @@ lab:  ## open the course in JupyterLab
 
 bench:  ## benchmarks against the reference implementations, side by side in one run (markdown table + JSON)
 	$(PY) -m tools.bench --json build/bench.json
+
+translator:  ## train the shipped German→English translator again (about 45 min on 2 cores): course_lib/models/multi30k-de-en
+	$(PY) -m tools.train_translator --out course_lib/models/multi30k-de-en
 
 clean:  ## remove build outputs (not the venv)
 	rm -rf build _site .pytest_cache .ruff_cache

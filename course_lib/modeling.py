@@ -15,15 +15,17 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from course_lib.config import CONFIGS, ConfigError, PretrainedConfig, read_json
+from course_lib.config import CONFIGS, LATER_CONFIGS, ConfigError, PretrainedConfig, read_json
 from course_lib.hub import snapshot_folder
 
 
 # %% chapters/en/chapter4/modeling.ipynb cell 7
 def activation(name: str) -> nn.Module:
-    """The feed-forward non-linearity a config names: "gelu" (exact, BERT), "gelu_new" (tanh approximation, GPT-2)."""
+    """The feed-forward non-linearity a config names: "gelu" (exact, BERT), "gelu_new" (tanh approximation, GPT-2),
+    "relu" (the 2017 Transformer), "swish" or "silu" (x times its sigmoid: the opus-mt translators)."""
     choices = {"gelu": nn.GELU, "gelu_new": lambda: nn.GELU(approximate="tanh"),
-               "gelu_pytorch_tanh": lambda: nn.GELU(approximate="tanh"), "relu": nn.ReLU}
+               "gelu_pytorch_tanh": lambda: nn.GELU(approximate="tanh"), "relu": nn.ReLU,
+               "swish": nn.SiLU, "silu": nn.SiLU}
     if name not in choices:
         raise ValueError(f"activation {name!r} is not one course_lib knows ({', '.join(choices)})")
     return choices[name]()
@@ -176,7 +178,8 @@ class PreTrainedModel(nn.Module):
         """
         folder = Path(name_or_path)
         if not folder.is_dir():
-            folder = snapshot_folder(name_or_path, revision=revision, allow_patterns=["config.json", WEIGHTS])
+            folder = snapshot_folder(name_or_path, revision=revision,
+                                     allow_patterns=["config.json", WEIGHTS, "generation_config.json"])
         config = config or cls.config_class.from_pretrained(folder)
         weights = folder / WEIGHTS
         if not weights.exists():
@@ -226,6 +229,8 @@ AUTO = {
     "AutoModelForMaskedLM": {"bert": ("course_lib.bert", "BertForMaskedLM")},
     "AutoModelForSequenceClassification": {"bert": ("course_lib.bert", "BertForSequenceClassification")},
     "AutoModelForTokenClassification": {"bert": ("course_lib.bert", "BertForTokenClassification")},
+    "AutoModelForSeq2SeqLM": {"bart": ("course_lib.encoder_decoder", "BartForConditionalGeneration"),
+                              "marian": ("course_lib.encoder_decoder", "MarianMTModel")},
 }
 
 
@@ -239,7 +244,7 @@ class _Auto:
         choices = AUTO[cls.task]
         if model_type not in choices:
             raise ConfigError(f"{cls.task} has no course_lib model for model_type {model_type!r} "
-                              f"(it knows {', '.join(choices)}; course_lib implements {', '.join(CONFIGS)})")
+                              f"(it knows {', '.join(choices)}; course_lib implements {', '.join(CONFIGS | LATER_CONFIGS)})")
         module, name = choices[model_type]
         return getattr(importlib.import_module(module), name)
 
@@ -247,7 +252,8 @@ class _Auto:
     def from_pretrained(cls, name_or_path, revision: str | None = None):
         folder = Path(name_or_path)
         if not folder.is_dir():
-            folder = snapshot_folder(name_or_path, revision=revision, allow_patterns=["config.json", WEIGHTS])
+            folder = snapshot_folder(name_or_path, revision=revision,
+                                     allow_patterns=["config.json", WEIGHTS, "generation_config.json"])
         model_type = read_json(folder / "config.json").get("model_type")
         return cls.model_class(model_type).from_pretrained(folder)
 
@@ -285,3 +291,9 @@ class AutoModelForTokenClassification(_Auto):
     """An encoder with a classification head on every token."""
 
     task = "AutoModelForTokenClassification"
+
+
+class AutoModelForSeq2SeqLM(_Auto):
+    """An encoder-decoder with a language-modelling head on the decoder (translation, summarization)."""
+
+    task = "AutoModelForSeq2SeqLM"

@@ -54,7 +54,7 @@ SUPPORTED = {
     "normalizer": ["BertNormalizer"],
     "pre_tokenizer": ["BertPreTokenizer", "ByteLevel"],
     "model": ["WordPiece", "BPE"],
-    "post_processor": ["TemplateProcessing", "BertProcessing", "ByteLevel"],
+    "post_processor": ["TemplateProcessing", "BertProcessing", "RobertaProcessing", "ByteLevel"],
     "decoder": ["WordPiece", "ByteLevel"],
 }
 
@@ -157,6 +157,12 @@ def tokenizer_from_dict(data: dict, path: Path | str = "tokenizer.json") -> Toke
         post_processor = TemplateProcessing([(cls[0], 0), ("$A", 0), (sep[0], 0)],
                                             [(cls[0], 0), ("$A", 0), (sep[0], 0), ("$B", 1), (sep[0], 1)],
                                             {cls[0]: cls[1], sep[0]: sep[1]})
+    elif kind == "RobertaProcessing":  # RoBERTa and BART: <s> A </s>, and <s> A </s></s> B </s> for pairs
+        sep, cls = r.get(part, "post_processor", "sep", list), r.get(part, "post_processor", "cls", list)
+        post_processor = TemplateProcessing([(cls[0], 0), ("$A", 0), (sep[0], 0)],
+                                            [(cls[0], 0), ("$A", 0), (sep[0], 0), (sep[0], 0), ("$B", 0), (sep[0], 0)],
+                                            {cls[0]: cls[1], sep[0]: sep[1]})
+        trim = r.get(part, "post_processor", "trim_offsets", bool, True)
     elif kind == "ByteLevel":
         trim = r.get(part, "post_processor", "trim_offsets", bool, True)
 

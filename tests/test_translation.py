@@ -89,3 +89,59 @@ def test_clipping_and_the_closest_reference_length():
 def test_bad_input_says_what_to_do(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# --- the shipped translator (course_lib/models/multi30k-de-en, trained by tools/train_translator.py) -------------
+@pytest.fixture(scope="module")
+def shipped():
+    from course_lib.encoder_decoder import MarianMTModel
+    from course_lib.tokenizer import Tokenizer
+    from course_lib.translation import MULTI30K_TRANSLATOR
+
+    return MarianMTModel.from_pretrained(MULTI30K_TRANSLATOR), Tokenizer.from_pretrained(MULTI30K_TRANSLATOR)
+
+
+def test_shipped_translator_scores_the_bleu_it_records(shipped, multi30k_test):
+    """The BLEU training.json records (measured when it was trained) is what the shipped files score: greedy on
+    all of test2016. Within 0.5: a CPU that rounds otherwise may pick another token where two are nearly tied."""
+    import json
+
+    from course_lib.translation import MULTI30K_TRANSLATOR, translate
+
+    record = json.loads((MULTI30K_TRANSLATOR / "training.json").read_text())
+    hypotheses = translate(*shipped, list(multi30k_test["de"]))
+    assert corpus_bleu(hypotheses, list(multi30k_test["en"])).score == pytest.approx(
+        record["test2016"]["greedy"]["sacrebleu"], abs=0.5)
+    assert record["test2016"]["beam4"]["sacrebleu"] >= 35  # the goal the course set itself (issue 14)
+
+
+def test_transformers_loads_the_shipped_translator(shipped, multi30k_test):
+    import torch
+    import transformers
+
+    from course_lib.translation import MULTI30K_TRANSLATOR
+
+    model, tokenizer = shipped
+    theirs = transformers.MarianMTModel.from_pretrained(str(MULTI30K_TRANSLATOR), dtype=torch.float32).eval()
+    their_tokenizer = transformers.AutoTokenizer.from_pretrained(str(MULTI30K_TRANSLATOR))
+    sources = list(multi30k_test["de"][:32])
+    batch = tokenizer(sources, padding=True, return_tensors="pt")
+    assert batch["input_ids"].tolist() == their_tokenizer(sources, padding=True)["input_ids"]
+    target = batch["input_ids"][:, :12]
+    with torch.no_grad():
+        assert torch.allclose(model(batch["input_ids"], batch["attention_mask"], target).logits,
+                              theirs(**batch, decoder_input_ids=target).logits, atol=1e-4)
+    from course_lib.beam_search import generate
+
+    for options in (dict(max_new_tokens=80, num_beams=1), dict(max_new_tokens=80, num_beams=4)):
+        assert torch.equal(generate(model, batch["input_ids"], batch["attention_mask"], **options),
+                           theirs.generate(**batch, **options))
+
+
+def test_shipped_translator_is_small():
+    from pathlib import Path
+
+    from course_lib.translation import MULTI30K_TRANSLATOR
+
+    size = sum(p.stat().st_size for p in Path(str(MULTI30K_TRANSLATOR)).iterdir())
+    assert size < 20e6

@@ -469,6 +469,99 @@ def bleu() -> list[Result]:
     return [Result("corpus BLEU, Multi30k test2016 (13a)", n / ours, "sentences/s", n / theirs, "sacrebleu")]
 
 
+@benchmark
+def translation() -> list[Result]:
+    """Chapter 10: the course's German→English translator on Multi30k's test set (1,000 sentences, batches of 64
+    sorted by length): beam search (4 beams) against transformers' generate with the same weights and the same
+    batches; greedy decoding with and without the cache."""
+    import torch
+    import transformers
+
+    from course_lib.beam_search import generate
+    from course_lib.encoder_decoder import MarianMTModel
+    from course_lib.hub import load_hub_dataset
+    from course_lib.tokenizer import Tokenizer
+    from course_lib.translation import MULTI30K_TRANSLATOR
+
+    ours = MarianMTModel.from_pretrained(MULTI30K_TRANSLATOR)
+    theirs = transformers.MarianMTModel.from_pretrained(str(MULTI30K_TRANSLATOR), dtype=torch.float32).eval()
+    tokenizer = Tokenizer.from_pretrained(MULTI30K_TRANSLATOR)
+    sources = list(load_hub_dataset("bentrevett/multi30k", split="test", revision="refs/convert/parquet")["de"])
+    sources.sort(key=len)
+    batches = [tokenizer(sources[i:i + 64], padding=True, return_tensors="pt") for i in range(0, len(sources), 64)]
+    beam = dict(num_beams=4, max_new_tokens=80)
+
+    def run_ours(**settings):
+        return lambda: [generate(ours, b["input_ids"], b["attention_mask"], **settings) for b in batches]
+
+    def run_theirs():
+        with torch.no_grad():
+            return [theirs.generate(input_ids=b["input_ids"], attention_mask=b["attention_mask"], **beam)
+                    for b in batches]
+
+    assert all(torch.equal(a, b) for a, b in zip(run_ours(**beam)(), run_theirs()))  # the same translations
+    mine, reference = side_by_side([run_ours(**beam), run_theirs], repeat=3)
+    cached, uncached = side_by_side([run_ours(max_new_tokens=80), run_ours(max_new_tokens=80, use_cache=False)],
+                                    repeat=3)
+    n = len(sources)
+    return [
+        Result("translation, Multi30k test2016, beam search (4 beams)", n / mine, "sentences/s", n / reference,
+               "transformers generate"),
+        Result("translation, Multi30k test2016, greedy", n / cached, "sentences/s", n / uncached,
+               "course_lib without cache", note="cache vs no cache"),
+    ]
+
+
+@benchmark
+def seq2seq_training() -> list[Result]:
+    """Chapter 10: training steps of the translator's shape (Marian, 3 + 3 layers of 256) on Multi30k batches of
+    about 6,000 tokens, course_lib's model against transformers' MarianMTModel with the same initial weights, the
+    same loop (label-smoothed loss, AdamW, bf16 where native)."""
+    import torch
+    import torch.nn.functional as F
+    import transformers
+
+    from course_lib.encoder_decoder import MarianMTModel
+    from course_lib.hub import load_hub_dataset
+    from course_lib.tokenizer import Tokenizer
+    from course_lib.training import autocast
+    from course_lib.translation import MULTI30K_TRANSLATOR, collate_pairs, encode_pairs, token_batches
+
+    tokenizer = Tokenizer.from_pretrained(MULTI30K_TRANSLATOR)
+    train = load_hub_dataset("bentrevett/multi30k", split="train", revision="refs/convert/parquet")
+    examples = encode_pairs(tokenizer, list(train["de"][:6000]), list(train["en"][:6000]), max_length=128)
+    batches = [collate_pairs([examples[i] for i in b], tokenizer.pad_token_id)
+               for b in token_batches(examples, 6000, seed=0)[:10]]
+    torch.manual_seed(0)
+    ours = MarianMTModel(MarianMTModel.config_class.from_pretrained(MULTI30K_TRANSLATOR))
+    folder = tempfile.mkdtemp()
+    ours.save_pretrained(folder)
+    theirs = transformers.MarianMTModel.from_pretrained(folder, dtype=torch.float32)
+
+    def steps(model, seq2seq_call):
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        model.train()
+
+        def run():
+            for b in batches:
+                with autocast():
+                    logits = seq2seq_call(model, b)
+                loss = F.cross_entropy(logits.flatten(0, 1).float(), b["labels"].flatten(), ignore_index=-100,
+                                       label_smoothing=0.1)
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+        return run
+
+    mine, reference = side_by_side([
+        steps(ours, lambda m, b: m(b["input_ids"], b["attention_mask"], labels=b["labels"]).logits),
+        steps(theirs, lambda m, b: m(input_ids=b["input_ids"], attention_mask=b["attention_mask"],
+                                     labels=b["labels"]).logits)], repeat=3)
+    tokens = sum(int(b["attention_mask"].sum() + (b["labels"] != -100).sum()) for b in batches)
+    return [Result("seq2seq training, translator shape (3 + 3 x 256), Multi30k", tokens / mine, "tokens/s",
+                   tokens / reference, "transformers MarianMTModel, same loop")]
+
+
 # --- the harness ----------------------------------------------------------------------------------------------
 
 def table(results: list[Result]) -> str:
