@@ -126,6 +126,7 @@ def test_transformers_loads_the_shipped_translator(shipped, multi30k_test):
     their_tokenizer = transformers.AutoTokenizer.from_pretrained(str(MULTI30K_TRANSLATOR))
     sources = list(multi30k_test["de"][:32])
     batch = tokenizer(sources, padding=True, return_tensors="pt")
+    batch = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
     assert batch["input_ids"].tolist() == their_tokenizer(sources, padding=True)["input_ids"]
     target = batch["input_ids"][:, :12]
     with torch.no_grad():

@@ -501,7 +501,8 @@ def translation() -> list[Result]:
 
     assert all(torch.equal(a, b) for a, b in zip(run_ours(**beam)(), run_theirs()))  # the same translations
     mine, reference = side_by_side([run_ours(**beam), run_theirs], repeat=3)
-    cached, uncached = side_by_side([run_ours(max_new_tokens=80), run_ours(max_new_tokens=80, use_cache=False)],
+    cached, uncached = side_by_side([run_ours(max_new_tokens=80, num_beams=1),
+                                     run_ours(max_new_tokens=80, num_beams=1, use_cache=False)],
                                     repeat=3)
     n = len(sources)
     return [

@@ -67,7 +67,10 @@ def main() -> None:
                            warmup_steps=args.warmup_steps, seed=args.seed, log_every=100,
                            callback=lambda entry: print(json.dumps(entry), flush=True))
     seconds = time.perf_counter() - start
-    model.generation_config = GENERATION_DEFAULTS  # what the translation pipeline uses unless told otherwise
+    # What generate and the translation pipeline use unless told otherwise; 🤗 Transformers also wants the ids here.
+    model.generation_config = {name: getattr(model.config, name) for name in
+                               ("decoder_start_token_id", "eos_token_id", "forced_eos_token_id", "pad_token_id")}
+    model.generation_config |= GENERATION_DEFAULTS
     model.to(torch.bfloat16).save_pretrained(args.out)  # half the size; the scores below are those of these weights
     tokenizer.save_pretrained(args.out)
     scores = test_scores(args.out, list(test["de"]), list(test["en"]))
