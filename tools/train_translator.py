@@ -1,7 +1,7 @@
 """Train the German→English translator that ships with course_lib (course_lib/models/multi30k-de-en).
 
 The same functions as chapter 10.3 (course_lib.translation), on the same data, seeded; only the number of steps
-differs. `make translator` runs it (about 45 minutes on 2 CPU cores with native bfloat16); the folder it writes
+differs. `make translator` runs it (about an hour on 2 CPU cores with native bfloat16); the folder it writes
 replaces the shipped one, with training.json recording the run: the log, the test-set BLEU and the machine.
 
     python -m tools.train_translator --steps 5400 --out course_lib/models/multi30k-de-en
@@ -9,7 +9,6 @@ replaces the shipped one, with training.json recording the run: the log, the tes
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from course_lib.translation import (
     translate,
     translator_config,
 )
+from tools.nbval_plugin import machine
 
 
 GENERATION_DEFAULTS = {"num_beams": 4, "max_new_tokens": 80}
@@ -75,7 +75,7 @@ def main() -> None:
     tokenizer.save_pretrained(args.out)
     scores = test_scores(args.out, list(test["de"]), list(test["en"]))
     record = {"settings": vars(args) | {"out": str(args.out)}, "train_seconds": round(seconds),
-              "precision": training_precision(), "machine": platform.processor() or platform.machine(),
+              "precision": training_precision(), "machine": machine(),
               "torch": torch.__version__, "threads": torch.get_num_threads(), "test2016": scores, "log": log}
     (args.out / "training.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(scores))
