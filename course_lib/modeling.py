@@ -229,6 +229,7 @@ AUTO = {
     "AutoModelForMaskedLM": {"bert": ("course_lib.bert", "BertForMaskedLM")},
     "AutoModelForSequenceClassification": {"bert": ("course_lib.bert", "BertForSequenceClassification")},
     "AutoModelForTokenClassification": {"bert": ("course_lib.bert", "BertForTokenClassification")},
+    "AutoModelForQuestionAnswering": {"bert": ("course_lib.question_answering", "BertForQuestionAnswering")},
     "AutoModelForSeq2SeqLM": {"bart": ("course_lib.encoder_decoder", "BartForConditionalGeneration"),
                               "marian": ("course_lib.encoder_decoder", "MarianMTModel")},
 }
@@ -291,6 +292,12 @@ class AutoModelForTokenClassification(_Auto):
     """An encoder with a classification head on every token."""
 
     task = "AutoModelForTokenClassification"
+
+
+class AutoModelForQuestionAnswering(_Auto):
+    """An encoder with a span head: start and end logits for every token (extractive question answering)."""
+
+    task = "AutoModelForQuestionAnswering"
 
 
 class AutoModelForSeq2SeqLM(_Auto):

@@ -221,7 +221,9 @@ class FillMaskPipeline(Pipeline):
 TASKS: dict[str, tuple[type[Pipeline], str | None]] = {}
 # Tasks that later chapters write: their module is imported (and registers them) when first asked for.
 LATER_TASKS = {"text-generation": "course_lib.text_generation", "text2text-generation": "course_lib.text2text",
-               "translation": "course_lib.text2text", "summarization": "course_lib.text2text"}
+               "translation": "course_lib.text2text", "summarization": "course_lib.text2text",
+               "token-classification": "course_lib.token_classification", "ner": "course_lib.token_classification",
+               "question-answering": "course_lib.question_answering"}
 
 
 def register_task(name: str, pipeline_class: type[Pipeline], default_model: str | None = None) -> None:

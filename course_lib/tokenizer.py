@@ -195,19 +195,20 @@ def truncate(first: Encoding, second: Encoding | None, max_length: int, strategy
     "longest_first" takes tokens from the longer sequence until both fit (pairs that are both long get half each);
     "only_first" and "only_second" cut one sequence and fail if that is not enough.
     """
+    n1, n2 = truncated_lengths(len(first), None if second is None else len(second), max_length, strategy)
+    return windows(first, n1, 0, direction)[0], None if second is None else windows(second, n2, 0, direction)[0]
+
+
+def truncated_lengths(n1: int, n2: int | None, max_length: int, strategy: str = "longest_first") -> tuple[int, int]:
+    """How many tokens of each sequence `truncate` keeps: (2, 8) with max_length 7 -> (2, 5)."""
     if strategy not in TRUNCATION_STRATEGIES:
         raise ValueError(f"truncation strategy {strategy!r} is not one of {', '.join(TRUNCATION_STRATEGIES)}")
-
-    def cut(e: Encoding, n: int) -> Encoding:
-        return e._keep(slice(0, n) if direction == "right" else slice(len(e) - n, len(e)))
-
-    total = len(first) + (len(second) if second is not None else 0)
+    total = n1 + (n2 or 0)
     if total <= max_length:
-        return first, second
+        return n1, n2
     if strategy == "longest_first":
-        if second is None:
-            return cut(first, max_length), None
-        n1, n2 = len(first), len(second)
+        if n2 is None:
+            return max_length, None
         swap = n1 > n2
         if swap:
             n1, n2 = n2, n1
@@ -215,19 +216,45 @@ def truncate(first: Encoding, second: Encoding | None, max_length: int, strategy
         if n1 + n2 > max_length:
             n1 = max_length // 2
             n2 = n1 + max_length % 2
-        if swap:
-            n1, n2 = n2, n1
-        return cut(first, n1), cut(second, n2)
-    if strategy == "only_second" and second is None:
+        return (n2, n1) if swap else (n1, n2)
+    if strategy == "only_second" and n2 is None:
         raise ValueError("truncation='only_second' needs a pair of sequences; got one")
-    target = first if strategy == "only_first" else second
-    if len(target) <= total - max_length:
+    target = n1 if strategy == "only_first" else n2
+    if target <= total - max_length:
         which = "first" if strategy == "only_first" else "second"
         raise ValueError(f"truncation={strategy!r} cannot make this fit: {total - max_length} tokens must go, but the "
-                         f"{which} sequence has only {len(target)}; use truncation='longest_first' or a larger max_length")
+                         f"{which} sequence has only {target}; use truncation='longest_first' or a larger max_length")
+    kept = target - (total - max_length)
+    return (kept, n2) if strategy == "only_first" else (n1, kept)
 
-    kept = cut(target, len(target) - (total - max_length))
-    return (kept, second) if strategy == "only_first" else (first, kept)
+
+def windows(encoding: Encoding, max_length: int, stride: int = 0, direction: str = "right") -> list[Encoding]:
+    """`encoding` cut into windows of `max_length` tokens, each overlapping the previous one by `stride` tokens, as
+    🤗 tokenizers makes its overflowing encodings: 10 tokens, max_length 4, stride 1 -> tokens 0-3, 3-6, 6-9.
+
+    The first window is what plain truncation keeps; the others are what it would throw away.
+    """
+    n = len(encoding)
+    if n <= max_length:
+        return [encoding]
+    if max_length == 0:
+        return [encoding._keep(slice(0, 0))]
+    if stride >= max_length:
+        raise ValueError(f"stride={stride} must be smaller than the {max_length} tokens a window has for this "
+                         "sequence (max_length less the other sequence and the special tokens); use a smaller stride "
+                         "or a larger max_length")
+    spans, step = [], max_length - stride
+    if direction == "right":  # windows from the start; the last one ends at the end
+        for start in range(0, n, step):
+            spans.append((start, min(start + max_length, n)))
+            if spans[-1][1] == n:
+                break
+    else:  # from the end; the last one starts at the start
+        for stop in range(n, 0, -step):
+            spans.append((max(stop - max_length, 0), stop))
+            if spans[-1][0] == 0:
+                break
+    return [encoding._keep(slice(start, stop)) for start, stop in spans]
 
 
 # %% chapters/en/chapter2/tokenizer.ipynb cell 17
@@ -251,6 +278,27 @@ class BatchEncoding(dict):
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
+
+    def _encoding(self, batch_index: int) -> "Encoding":
+        encodings = self.__dict__.get("encodings")
+        if encodings is None:
+            raise ValueError("this BatchEncoding has no encodings (it was not made by a tokenizer call, e.g. by a "
+                             "collator): call the tokenizer to get word_ids() and sequence_ids()")
+        if not -len(encodings) <= batch_index < len(encodings):
+            raise IndexError(f"batch_index={batch_index}, but this batch has {len(encodings)} sequence(s)")
+        return encodings[batch_index]
+
+    def word_ids(self, batch_index: int = 0) -> list[int | None]:
+        """Which word each token of sequence `batch_index` comes from; None for special tokens and padding."""
+        return self._encoding(batch_index).word_ids
+
+    def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
+        """Which text of a pair each token comes from (0 or 1); None for special tokens and padding."""
+        return self._encoding(batch_index).sequence_ids
+
+    def tokens(self, batch_index: int = 0) -> list[str]:
+        """The tokens of sequence `batch_index`, special tokens and padding included."""
+        return self._encoding(batch_index).tokens
 
 
 def _token_id(value) -> int:
@@ -422,15 +470,48 @@ class Tokenizer:
     def _n_added(self, is_pair: bool) -> int:
         return self.post_processor.added_tokens(is_pair) if self.post_processor else 0
 
+    def _encode_words(self, words, what: str = "text") -> Encoding:
+        """Words split beforehand (is_split_into_words=True): each word is encoded on its own, its tokens get the
+        word's index as word id, and their offsets count from the start of that word, as in 🤗 tokenizers."""
+        if isinstance(words, str | bytes | bytearray) or not isinstance(words, Iterable):
+            raise TypeError(f"with is_split_into_words=True, {what} must be a list of words (strings), got "
+                            f"{type(words).__name__}: {words!r:.60}")
+        out = Encoding()
+        for index, word in enumerate(words):
+            part = self._encode_text(_check_text(word, f"word {index} of the {what}"))
+            out.ids += part.ids
+            out.tokens += part.tokens
+            out.offsets += part.offsets
+            out.word_ids += [index] * len(part)
+        n = len(out.ids)
+        out.type_ids, out.attention_mask, out.special_tokens_mask, out.sequence_ids = [0] * n, [1] * n, [0] * n, [0] * n
+        return out
+
+    def _windows(self, first: Encoding, second: Encoding | None, add_special_tokens: bool,
+                 truncation: Truncation | None, stride: int | None) -> list[Encoding]:
+        """Every window of a text (or pair) too long for `truncation`, overlapping by `stride` tokens, in 🤗 tokenizers'
+        order: the truncated encoding first, then its overflowing windows. stride=None: the truncated one only."""
+        if truncation is None:
+            return [self._finish(first, second, add_special_tokens, None)]
+        room = truncation.max_length - (self._n_added(second is not None) if add_special_tokens else 0)
+        if room < 0:
+            specials = self._n_added(second is not None)
+            raise ValueError(f"max_length={truncation.max_length} leaves no room for the {specials} special tokens "
+                             f"this tokenizer adds; use max_length >= {specials} or add_special_tokens=False")
+        n1, n2 = truncated_lengths(len(first), None if second is None else len(second), room, truncation.strategy)
+        keep = slice(None) if stride is not None else slice(0, 1)
+        firsts = windows(first, n1, stride or 0, truncation.direction)[keep]
+        seconds = [None] if second is None else windows(second, n2, stride or 0, truncation.direction)[keep]
+        pairs = [(firsts[0], seconds[0])]
+        for f in firsts[1:]:  # 🤗 tokenizers' merge: each overflowing first with every second, then the first with
+            pairs += [(f, s) for s in seconds]  # the overflowing seconds
+        pairs += [(firsts[0], s) for s in seconds[1:]]
+        return [self._finish(f, s, add_special_tokens, None) for f, s in pairs]
+
     def _finish(self, first: Encoding, second: Encoding | None, add_special_tokens: bool,
                 truncation: Truncation | None) -> Encoding:
         if truncation is not None:
-            room = truncation.max_length - (self._n_added(second is not None) if add_special_tokens else 0)
-            if room < 0:
-                specials = self._n_added(second is not None)
-                raise ValueError(f"max_length={truncation.max_length} leaves no room for the {specials} special tokens "
-                                 f"this tokenizer adds; use max_length >= {specials} or add_special_tokens=False")
-            first, second = truncate(first, second, room, truncation.strategy, truncation.direction)
+            return self._windows(first, second, add_special_tokens, truncation, None)[0]
         if second is not None:
             second.type_ids = [1] * len(second)
             second.sequence_ids = [1] * len(second)
@@ -444,9 +525,15 @@ class Tokenizer:
         return out
 
     def _encode(self, text, pair, add_special_tokens: bool, truncation: Truncation | None,
-                pair_name: str = "pair") -> Encoding:
-        first = self._encode_text(_check_text(text))
-        second = self._encode_text(_check_text(pair, pair_name)) if pair is not None else None
+                pair_name: str = "pair", split_into_words: bool = False, stride: int | None = None):
+        if split_into_words:
+            first = self._encode_words(text)
+            second = self._encode_words(pair, pair_name) if pair is not None else None
+        else:
+            first = self._encode_text(_check_text(text))
+            second = self._encode_text(_check_text(pair, pair_name)) if pair is not None else None
+        if stride is not None:  # return_overflowing_tokens: every window, a list
+            return self._windows(first, second, add_special_tokens, truncation, stride)
         return self._finish(first, second, add_special_tokens, truncation)
 
     def encode(self, text: str, pair: str | None = None, add_special_tokens: bool = True) -> Encoding:
@@ -479,19 +566,30 @@ class Tokenizer:
                  return_tensors: str | None = None, add_special_tokens: bool = True,
                  return_attention_mask: bool = True, return_token_type_ids: bool = True,
                  return_offsets_mapping: bool = False, return_special_tokens_mask: bool = False,
-                 pad_to_multiple_of: int | None = None) -> BatchEncoding:
+                 pad_to_multiple_of: int | None = None, is_split_into_words: bool = False, stride: int = 0,
+                 return_overflowing_tokens: bool = False) -> BatchEncoding:
         """Encode a text or a batch, as 🤗 Transformers' tokenizers do.
 
         padding: False, True or "longest" (to the longest in the batch), "max_length" (to `max_length`).
         truncation: False, True or "longest_first", "only_first", "only_second"; to `max_length`, which defaults to
         the model's maximum. return_tensors="pt" gives PyTorch tensors (of shape (batch, length)).
+        is_split_into_words: the text is a list of words (a batch, a list of such lists); `word_ids()` gives each
+        token's word. return_overflowing_tokens: what truncation cuts off comes back as more rows, windows that
+        overlap by `stride` tokens; "overflow_to_sample_mapping" says which text each row belongs to.
         """
-        batched = not isinstance(text, str | bytes | bytearray) and isinstance(text, Iterable)  # a list, a tuple, a dataset column...
+        def is_batch(value) -> bool:
+            if is_split_into_words:  # a list of words is one text; a list of lists, a batch
+                return isinstance(value, list | tuple) and len(value) > 0 and isinstance(value[0], list | tuple)
+            return not isinstance(value, str | bytes | bytearray) and isinstance(value, Iterable)  # a list, a column...
+
+        batched = is_batch(text)
         texts = list(text) if batched else [text]
         if batched and not texts:
             raise ValueError("the batch is empty: give at least one text")
+        if not isinstance(stride, int) or stride < 0:
+            raise ValueError(f"stride={stride!r}: give the number of tokens windows overlap by, a whole number >= 0")
         if text_pair is not None:
-            pair_batched = not isinstance(text_pair, str | bytes | bytearray) and isinstance(text_pair, Iterable)
+            pair_batched = is_batch(text_pair)
             pairs = list(text_pair) if pair_batched else [text_pair]
             if batched != pair_batched or len(pairs) != len(texts):
                 raise ValueError(f"text_pair must match text: {len(texts)} text(s) and {len(pairs)} pair(s)")
@@ -506,9 +604,14 @@ class Tokenizer:
                 raise ValueError("this tokenizer has no model_max_length: give max_length")
         trunc = Truncation(max_length, truncation) if truncation else None
 
-        encodings = []
-        for t, p in zip(texts, pairs):
-            encodings.append(self._encode(t, p, add_special_tokens, trunc, "text_pair"))
+        encodings, sample_mapping = [], []
+        for i, (t, p) in enumerate(zip(texts, pairs)):
+            if return_overflowing_tokens:
+                rows = self._encode(t, p, add_special_tokens, trunc, "text_pair", is_split_into_words, stride)
+            else:
+                rows = [self._encode(t, p, add_special_tokens, trunc, "text_pair", is_split_into_words)]
+            encodings += rows
+            sample_mapping += [i] * len(rows)
 
         if padding is True or padding == "longest":
             length = None
@@ -533,6 +636,8 @@ class Tokenizer:
             columns["special_tokens_mask"] = [e.special_tokens_mask for e in encodings]
         if return_offsets_mapping:
             columns["offset_mapping"] = [e.offsets for e in encodings]
+        if return_overflowing_tokens:
+            columns["overflow_to_sample_mapping"] = sample_mapping
         if return_tensors == "pt":
             lengths = {len(e) for e in encodings}
             if len(lengths) > 1:
@@ -541,7 +646,7 @@ class Tokenizer:
             columns = {k: torch.tensor(v, dtype=torch.long) for k, v in columns.items()}
         elif return_tensors is not None:
             raise ValueError(f"return_tensors={return_tensors!r}: course_lib supports 'pt' (PyTorch) or None")
-        elif not batched:
+        elif not batched and not return_overflowing_tokens:  # windows stay a batch, even of one text
             columns = {k: v[0] for k, v in columns.items()}
         result = BatchEncoding(columns)
         result.encodings = encodings

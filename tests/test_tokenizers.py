@@ -23,7 +23,7 @@ from tokenizers import decoders, models, pre_tokenizers, trainers
 from course_lib.bpe import BPE, BYTE_TO_CHAR, byte_level_words, train_bpe
 from course_lib.bpe_naive import bytes_to_unicode, train_bpe_naive
 from course_lib.hub import load_hub_dataset
-from course_lib.tokenizer import ByteLevel, TemplateProcessing, Tokenizer
+from course_lib.tokenizer import ByteLevel, TemplateProcessing, Tokenizer, Truncation
 from course_lib.tokenizer_json import TokenizerFileError, load_tokenizer, load_tokenizer_file, save_tokenizer
 
 
@@ -387,3 +387,106 @@ def test_missing_and_non_utf8_files(tmp_path):
         load_tokenizer_file(tmp_path / "latin1.json")
     with pytest.raises(FileNotFoundError, match="no tokenizer.json"):
         load_tokenizer(tmp_path)
+
+
+# --- words, windows: what token classification and question answering need (chapter 11) ---------------------------
+
+@pytest.fixture(scope="module")
+def conll():
+    data = load_hub_dataset("eriktks/conll2003", "conll2003", revision="refs/convert/parquet")
+    return [words for split in ("train", "validation", "test") for words in data[split]["tokens"]]
+
+
+@pytest.fixture(scope="module")
+def squad():
+    return load_hub_dataset("rajpurkar/squad", "plain_text", split="validation")
+
+
+def _columns(batch) -> dict:
+    """A tokenizer's output as plain JSON values: tensors to lists, offset tuples to lists."""
+    return json.loads(json.dumps({k: v.tolist() if hasattr(v, "tolist") else v for k, v in batch.items()}))
+
+
+def test_split_words_match_transformers_on_every_conll_sentence(minilm_unpadded, hf, conll):
+    ours, _ = minilm_unpadded
+    assert len(conll) == 14041 + 3250 + 3453
+    for start in range(0, len(conll), 1000):
+        words = conll[start:start + 1000]
+        a = ours(words, is_split_into_words=True, return_offsets_mapping=True, truncation=True, max_length=128)
+        b = hf(words, is_split_into_words=True, return_offsets_mapping=True, truncation=True, max_length=128)
+        assert _columns(a) == _columns(b)
+        assert all(a.word_ids(i) == b.word_ids(i) and a.sequence_ids(i) == b.sequence_ids(i) for i in range(len(words)))
+
+
+def test_split_words_single_pair_padding_and_tensors(minilm_unpadded, hf):
+    ours, _ = minilm_unpadded
+    words, other = ["Hugging", "Face", "is", "in", "N.Y.C.", "", "naïve"], ["Where", "is", "it?"]
+    for args, kwargs in [((words,), {}), ((words, other), {"return_offsets_mapping": True}),
+                         (([words, other], [other, words]), {"padding": True}),
+                         (([words, other],), {"padding": True, "return_tensors": "pt"}), (([],), {})]:
+        a, b = ours(*args, is_split_into_words=True, **kwargs), hf(*args, is_split_into_words=True, **kwargs)
+        assert _columns(a) == _columns(b)
+        assert a.word_ids() == b.word_ids() and a.sequence_ids() == b.sequence_ids() and a.tokens() == b.tokens()
+
+
+WINDOW_CALLS = [
+    dict(truncation="only_second", max_length=384, stride=128),
+    dict(truncation="only_second", max_length=100, stride=30, padding="max_length"),
+    dict(truncation="only_second", max_length=64, stride=0, padding=True),
+    dict(truncation="longest_first", max_length=80, stride=10),
+    dict(truncation="only_first", max_length=120, stride=50, swap=True),
+    dict(truncation=True, max_length=50, stride=20, single=True),
+]
+
+
+@pytest.mark.parametrize("kwargs", WINDOW_CALLS, ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()))
+def test_overflowing_windows_match_transformers_on_squad(minilm_unpadded, hf, squad, kwargs):
+    ours, _ = minilm_unpadded
+    kwargs = dict(kwargs, return_overflowing_tokens=True, return_offsets_mapping=True)
+    rows = squad.select(range(0, len(squad), 7))  # 1,510 questions on contexts of every length
+    questions, contexts = list(rows["question"]), list(rows["context"])
+    if kwargs.pop("single", False):
+        args = (contexts,)
+    elif kwargs.pop("swap", False):
+        args = (contexts, questions)
+    else:
+        args = (questions, contexts)
+    rows = 0
+    for start in range(0, len(questions), 500):
+        part = tuple(a[start:start + 500] for a in args)
+        a, b = ours(*part, **kwargs), hf(*part, **kwargs)
+        assert _columns(a) == _columns(b)
+        rows += len(a["input_ids"])
+        assert all(a.sequence_ids(i) == b.sequence_ids(i) and a.word_ids(i) == b.word_ids(i)
+                   for i in range(len(a["input_ids"])))
+    assert rows > len(questions)  # some contexts did overflow
+
+
+def test_windows_of_one_text_and_left_truncation(minilm_folder, hf, squad):
+    ours = load_tokenizer(minilm_folder)
+    ours.padding = ours.truncation = None
+    context = max(squad["context"], key=len)
+    kwargs = dict(truncation=True, max_length=60, stride=15, return_overflowing_tokens=True, return_tensors="pt",
+                  padding=True)
+    a, b = ours("A question?", context, **kwargs), hf("A question?", context, **kwargs)
+    assert all(torch.equal(a[k], b[k]) for k in b) and set(a) == set(b) and a["input_ids"].shape[0] > 5
+    from transformers import AutoTokenizer
+
+    left = AutoTokenizer.from_pretrained(minilm_folder, truncation_side="left")
+    expected = left(context, truncation=True, max_length=40, stride=7, return_overflowing_tokens=True)["input_ids"]
+    rows = ours._windows(ours._encode_text(context), None, True, Truncation(40, "longest_first", "left"), stride=7)
+    assert [e.ids for e in rows] == expected and len(expected) > 5
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda t: t("q", "a b c d e f g", truncation="only_second", max_length=6, stride=3,
+                 return_overflowing_tokens=True), r"stride=3 must be smaller than the 2 tokens a window has"),
+    (lambda t: t("q", stride=-1), r"stride=-1: give the number of tokens"),
+    (lambda t: t("not split", is_split_into_words=True), r"must be a list of words"),
+    (lambda t: t(["a", 3], is_split_into_words=True), r"word 1 of the text must be a string"),
+    (lambda t: t("a").word_ids(1), r"batch_index=1, but this batch has 1 sequence"),
+])
+def test_bad_words_and_windows(minilm_unpadded, call, message):
+    ours, _ = minilm_unpadded
+    with pytest.raises((ValueError, TypeError, IndexError), match=message):
+        call(ours)
