@@ -20,8 +20,8 @@ from course_lib.wordpiece import Normalized, bert_pre_tokenize
 class BertPreTokenizer:
     """Words split on whitespace and punctuation; each word's units are its characters."""
 
-    def split(self, text: str) -> list[tuple[str, list[int]]]:
-        return [(text[s:e], list(range(s, e))) for s, e in bert_pre_tokenize(text)]
+    def split(self, text: str) -> list[tuple[str, range]]:
+        return [(text[s:e], range(s, e)) for s, e in bert_pre_tokenize(text)]  # a range: no list to build
 
 
 # %% chapters/en/chapter2/tokenizer.ipynb cell 6
@@ -440,16 +440,17 @@ class Tokenizer:
                 continue
             if start == end:
                 continue
-            normalized = Normalized(text[start:end], list(range(start, end)))
+            normalized = Normalized(text[start:end], range(start, end))
             if self.normalizer is not None:
                 normalized = self.normalizer.normalize(normalized)
             words = self.pre_tokenizer.split(normalized.text) if self.pre_tokenizer else \
-                [(normalized.text, list(range(len(normalized.text))))]
+                [(normalized.text, range(len(normalized.text)))]
+            pieces_of, id_to_token, to_text = self._model_pieces, self.model.id_to_token, normalized.origin
             for chars, origin in words:
-                for token_id, s, e in self._model_pieces(chars):
+                for token_id, s, e in pieces_of(chars):
                     out.ids.append(token_id)
-                    out.tokens.append(self.model.id_to_token[token_id])
-                    out.offsets.append((normalized.origin[origin[s]], normalized.origin[origin[e - 1]] + 1))
+                    out.tokens.append(id_to_token[token_id])
+                    out.offsets.append((to_text[origin[s]], to_text[origin[e - 1]] + 1))
                     out.word_ids.append(word)
                 word += 1
         n = len(out.ids)
