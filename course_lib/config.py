@@ -89,6 +89,8 @@ class PretrainedConfig:
                 if close:
                     warnings.warn(f"{source}: unknown field {key!r} is kept but not used; did you mean {close[0]!r}?",
                                   stacklevel=2)
+        if "num_labels" in known and "num_labels" not in data and isinstance(data.get("id2label"), dict):
+            values["num_labels"] = len(data["id2label"])  # 🤗 Transformers 5 writes the labels, not their number
         config = cls(**values, extra=extra)
         config.validate(source)
         return config

@@ -301,7 +301,9 @@ class Trainer:
             logits = [r["logits"] for r in results]
             predictions = torch.stack(logits) if logits[0].dim() == 1 else logits
             if results[0]["label"] is not None:
-                labels = torch.stack([r["label"] for r in results])
+                labels = [r["label"] for r in results]
+                if len({label.shape for label in labels}) == 1:  # per-token labels of other lengths stay a list
+                    labels = torch.stack(labels)
                 if self.compute_metrics is not None:
                     metrics.update({f"{metric_key_prefix}_{k}": v for k, v in self.compute_metrics(predictions, labels).items()})
         self.model.train(was_training)

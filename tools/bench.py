@@ -563,6 +563,80 @@ def seq2seq_training() -> list[Result]:
                    tokens / reference, "transformers MarianMTModel, same loop")]
 
 
+def _minilm_with_head(head: str, **config) -> Path:
+    """MiniLM's weights with a new, seeded head of the given transformers class, saved with MiniLM's tokenizer: the
+    same weights for both libraries."""
+    import shutil
+    import tempfile
+
+    import torch
+    import transformers
+    from huggingface_hub import snapshot_download
+
+    source = Path(snapshot_download("sentence-transformers/all-MiniLM-L6-v2"))
+    torch.manual_seed(0)
+    transformers.logging.set_verbosity_error()
+    model = getattr(transformers, head).from_pretrained(source, **config)
+    folder = Path(tempfile.mkdtemp())
+    model.save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(source / name, folder / name)
+    return folder
+
+
+@benchmark
+def ner_pipeline() -> list[Result]:
+    """Chapter 11.1: the named-entity pipeline (entities grouped, "simple") on 500 CoNLL-2003 validation sentences,
+    batches of 32, against transformers' token-classification pipeline on the same weights."""
+    import transformers
+
+    from course_lib.hub import load_hub_dataset
+    from course_lib.pipelines import pipeline
+
+    names = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+    folder = _minilm_with_head("BertForTokenClassification", num_labels=9, id2label=dict(enumerate(names)),
+                               label2id={n: i for i, n in enumerate(names)})
+    data = load_hub_dataset("eriktks/conll2003", "conll2003", split="validation", revision="refs/convert/parquet")
+    texts = [" ".join(words) for words in data["tokens"][:500]]
+    ours = pipeline("ner", model=folder, aggregation_strategy="simple", batch_size=32)
+    theirs = transformers.pipeline("token-classification", model=str(folder), aggregation_strategy="simple",
+                                   batch_size=32)
+    mine, reference = side_by_side([lambda: ours(texts), lambda: theirs(texts)], repeat=3)
+    return [Result("ner pipeline, 500 CoNLL-2003 sentences, aggregation simple", len(texts) / mine, "sentences/s",
+                   len(texts) / reference, "transformers token-classification pipeline")]
+
+
+@benchmark
+def question_answering() -> list[Result]:
+    """Chapter 11.2: the question-answering pipeline on 300 SQuAD questions (windows of 384 tokens, stride 128).
+    Transformers 5 has no question-answering pipeline: the reference is its tokenizer (same windows) and its model in
+    batches of 32, without choosing the answers, so it does less work than a pipeline."""
+    import torch
+    import transformers
+
+    from course_lib.hub import load_hub_dataset
+    from course_lib.pipelines import pipeline
+
+    folder = _minilm_with_head("BertForQuestionAnswering")
+    rows = load_hub_dataset("rajpurkar/squad", "plain_text", split="validation").select(range(300))
+    questions, contexts = list(rows["question"]), list(rows["context"])
+    ours = pipeline("question-answering", model=folder, batch_size=32)
+    tok = transformers.AutoTokenizer.from_pretrained(folder)
+    model = transformers.AutoModelForQuestionAnswering.from_pretrained(folder).eval()
+
+    def reference():
+        windows = tok(questions, contexts, truncation="only_second", max_length=384, stride=128,
+                      return_overflowing_tokens=True, padding=True, return_tensors="pt")
+        windows.pop("overflow_to_sample_mapping")
+        with torch.no_grad():
+            return [model(**{k: v[i:i + 32] for k, v in windows.items()}).start_logits
+                    for i in range(0, len(windows["input_ids"]), 32)]
+
+    mine, theirs = side_by_side([lambda: ours(question=questions, context=contexts), reference], repeat=3)
+    return [Result("question-answering pipeline, 300 SQuAD questions", len(questions) / mine, "questions/s",
+                   len(questions) / theirs, "transformers tokenizer + model, no answer selection")]
+
+
 # --- the harness ----------------------------------------------------------------------------------------------
 
 def table(results: list[Result]) -> str:
