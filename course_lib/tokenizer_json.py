@@ -299,6 +299,9 @@ def save_tokenizer(tokenizer: Tokenizer, folder: str | Path) -> Path:
     path = folder / "tokenizer.json"
     path.write_text(json.dumps(tokenizer_to_dict(tokenizer), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     config = {"tokenizer_class": "PreTrainedTokenizerFast", **tokenizer.special_tokens_map}
+    pair = getattr(tokenizer.post_processor, "pair", [])
+    if any(type_id for _, type_id in pair):  # BERT-like: pairs have token type ids, which the model reads
+        config["model_input_names"] = ["input_ids", "token_type_ids", "attention_mask"]
     if tokenizer.model_max_length:
         config["model_max_length"] = tokenizer.model_max_length
     (folder / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

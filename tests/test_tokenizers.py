@@ -193,6 +193,8 @@ def test_transformers_reads_what_course_lib_saves(minilm, tmp_path):
     theirs = AutoTokenizer.from_pretrained(tmp_path)
     text = "Hello, world! [MASK] naïve"
     assert theirs(text)["input_ids"] == Tokenizer.from_pretrained(tmp_path)(text)["input_ids"]
+    # pairs too, token type ids included (BERT reads them): the same three lists as ours
+    assert dict(theirs(text, "a second text")) == Tokenizer.from_pretrained(tmp_path)(text, "a second text")
 
 
 def test_decode_matches(minilm_unpadded):
