@@ -309,17 +309,21 @@ def _token_id(value) -> int:
                         "from encode() or a model's argmax, e.g. logits.argmax(-1).tolist()") from None
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _check_text(text, what: str = "text") -> str:
     if isinstance(text, bytes | bytearray):
         raise TypeError(f"{what} must be a string, got bytes: {text!r:.60}; decode them first, "
                         "e.g. text.decode('utf-8')")
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a string, got {type(text).__name__}: {text!r:.60}")
-    for i, c in enumerate(text):
-        if "\ud800" <= c <= "\udfff":
-            raise ValueError(f"{what} has a lone surrogate U+{ord(c):04X} at position {i}, which is not valid Unicode "
-                             "text (it often comes from decoding bytes with errors='surrogateescape'); "
-                             "remove it or replace it, e.g. text.encode('utf-8', 'replace').decode()")
+    surrogate = None if text.isascii() else LONE_SURROGATE.search(text)
+    if surrogate:
+        i, c = surrogate.start(), surrogate.group()
+        raise ValueError(f"{what} has a lone surrogate U+{ord(c):04X} at position {i}, which is not valid Unicode "
+                         "text (it often comes from decoding bytes with errors='surrogateescape'); "
+                         "remove it or replace it, e.g. text.encode('utf-8', 'replace').decode()")
     return text
 
 
@@ -445,7 +449,8 @@ class Tokenizer:
                 normalized = self.normalizer.normalize(normalized)
             words = self.pre_tokenizer.split(normalized.text) if self.pre_tokenizer else \
                 [(normalized.text, range(len(normalized.text)))]
-            pieces_of, id_to_token, to_text = self._model_pieces, self.model.id_to_token, normalized.origin
+            pieces_of = self._model_pieces if isinstance(self.model, BPE) else self.model.tokenize_word
+            id_to_token, to_text = self.model.id_to_token, normalized.origin
             for chars, origin in words:
                 for token_id, s, e in pieces_of(chars):
                     out.ids.append(token_id)
