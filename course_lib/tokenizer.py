@@ -362,6 +362,7 @@ class Tokenizer:
         # Added tokens are matched in the raw text before anything else, longest first.
         contents = sorted((t["content"] for t in self.added_tokens), key=len, reverse=True)
         self._added_pattern = re.compile("|".join(map(re.escape, contents)))
+        self._added_firsts = {t[0] for t in contents}  # a text with none of these characters holds none
 
     def add_special_tokens(self, special_tokens: dict[str, str] | list[str]) -> int:
         """Add special tokens, e.g. {"mask_token": "[MASK]"} or ["<|user|>"]; returns how many are new."""
@@ -428,7 +429,7 @@ class Tokenizer:
         """Tokens of one sequence, no special tokens added: split off added tokens, then normalize, split, model."""
         out = Encoding()
         pieces, last = [], 0
-        if self.added_tokens:
+        if self.added_tokens and any(c in text for c in self._added_firsts):
             for m in self._added_pattern.finditer(text):
                 pieces += [(last, m.start(), None), (m.start(), m.end(), m.group())]
                 last = m.end()
