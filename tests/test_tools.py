@@ -108,6 +108,18 @@ def test_export_requires_a_module_name(course):
     assert "no `#| default_exp <module>` cell" in export.check(course)[0]
 
 
+def test_a_cell_can_export_to_a_second_named_module(course):
+    edit_cell(course / "chapters/en/chapter1/first.ipynb", 5, '#| export second\ndef two():\n    """Two."""\n    return 2')
+    assert export.check(course) == ["course_lib/second.py differs from its notebook: run `make lib`"]
+    export.export(course)
+    second, first = (course / "course_lib/second.py").read_text(), (course / "course_lib/first.py").read_text()
+    assert "def two():" in second and "chapters/en/chapter1/first.ipynb" in second and "def two" not in first
+    edit_cell(course / "chapters/en/chapter1/first.ipynb", 5, "#| export Not-A-Module\nx = 1")
+    assert "`#| export Not-A-Module` is not a Python module name" in export.check(course)[0]
+    edit_cell(course / "chapters/en/chapter1/first.ipynb", 5, '#| export first\nx = 1')
+    assert "names the notebook's own module" in export.check(course)[0]
+
+
 def test_directives_are_split_from_code():
     assert export.directives("#| default_exp hub\n#| export\nimport os") == ({"default_exp": "hub", "export": ""}, "import os")
     assert export.directives("x = 1  #| not a directive") == ({}, "x = 1  #| not a directive")

@@ -2,7 +2,9 @@
 
 A notebook names its module once, in a cell starting with `#| default_exp tokenizers`, and marks each cell that
 belongs in it with `#| export` on its first line. This writes `course_lib/tokenizers.py` from those cells, in
-notebook order, under a header naming the notebook.
+notebook order, under a header naming the notebook. A cell marked `#| export exercises` goes to
+`course_lib/exercises.py` instead: a notebook can write a second, small module (chapter 0 writes the exercise checker
+beside the Hub helpers), and each module still comes from one notebook.
 
     python -m tools.export           # `make lib`: write the modules, remove ones whose notebook is gone
     python -m tools.export --check   # exit 1 if `make lib` would change anything
@@ -54,37 +56,44 @@ def _check_docstrings(code: str, where: str) -> None:
                 raise ExportError(f"{where}: {node.name} is exported without a docstring; add a one-line one")
 
 
-def module_from_notebook(path: Path, title: str, root: Path = ROOT) -> tuple[str, str] | None:
-    """(module name, module text) for one notebook, or None when it exports nothing."""
+def modules_from_notebook(path: Path, title: str, root: Path = ROOT) -> dict[str, str]:
+    """{module name: module text} for one notebook: its `#| default_exp` module and any `#| export <module>` ones."""
     nb = read_notebook(path)
     rel = relative(path, root)
-    module = None
-    parts: list[str] = []
+    default = None
+    parts: dict[str | None, list[str]] = {}  # None: the notebook's default module, named by `#| default_exp`
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         found, code = directives(cell_source(cell))
         if "default_exp" in found:
-            if module is not None:
+            if default is not None:
                 raise ExportError(f"{rel}: cell {index} names a second module; one notebook writes one module")
-            module = found["default_exp"]
-            if not MODULE.match(module):
-                raise ExportError(f"{rel}: `#| default_exp {module}` is not a Python module name")
+            default = found["default_exp"]
+            if not MODULE.match(default):
+                raise ExportError(f"{rel}: `#| default_exp {default}` is not a Python module name")
         if "export" in found:
+            target = found["export"] or None
+            if target is not None and not MODULE.match(target):
+                raise ExportError(f"{rel}: cell {index}: `#| export {target}` is not a Python module name")
             if not code:
                 raise ExportError(f"{rel}: cell {index} is marked `#| export` but has no code")
             _check_docstrings(code, f"{rel}, cell {index}")
-            parts.append(f"# %% {rel} cell {index}\n{code}\n")
-    if not parts:
-        return None
-    if module is None:
+            parts.setdefault(target, []).append(f"# %% {rel} cell {index}\n{code}\n")
+    if None in parts and default is None:
         raise ExportError(f"{rel}: has `#| export` cells but no `#| default_exp <module>` cell naming their module")
     header = (
         f'"""{title}: the code written in {rel}.\n\n'
         f"{MARKER} from that notebook's `#| export` cells. Edit the notebook, then run `make lib`.\n"
         '"""\n\n'
     )
-    return module, header + "\n\n".join(parts)
+    out: dict[str, str] = {}
+    for target, cells in parts.items():
+        module = default if target is None else target
+        if module in out:
+            raise ExportError(f"{rel}: `#| export {module}` names the notebook's own module; write `#| export`")
+        out[module] = header + "\n\n".join(cells)
+    return out
 
 
 def expected_modules(root: Path = ROOT) -> dict[Path, str]:
@@ -95,14 +104,11 @@ def expected_modules(root: Path = ROOT) -> dict[Path, str]:
         path = s.file(SOURCE_LANG, root)
         if not path.exists():
             continue  # tools.toctree reports it
-        made = module_from_notebook(path, s.titles.get(SOURCE_LANG, s.id), root)
-        if made is None:
-            continue
-        module, text = made
-        if module in owner:
-            raise ExportError(f"{relative(path, root)} and {owner[module]} both write course_lib/{module}.py")
-        owner[module] = relative(path, root)
-        out[root / LIB / f"{module}.py"] = text
+        for module, text in modules_from_notebook(path, s.titles.get(SOURCE_LANG, s.id), root).items():
+            if module in owner:
+                raise ExportError(f"{relative(path, root)} and {owner[module]} both write course_lib/{module}.py")
+            owner[module] = relative(path, root)
+            out[root / LIB / f"{module}.py"] = text
     return out
 
 
