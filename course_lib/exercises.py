@@ -9,6 +9,7 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+
 _CHECKS: dict[str, Callable[[Any], bool]] = {}  # each exercise's test, as its check cell last defined it
 
 
