@@ -4,9 +4,9 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from conftest import edit_cell
 
 from course_lib.exercises import check, prove
-from tests.conftest import edit_cell
 from tools import exercises
 
 

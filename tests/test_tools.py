@@ -120,6 +120,38 @@ def test_a_cell_can_export_to_a_second_named_module(course):
     assert "names the notebook's own module" in export.check(course)[0]
 
 
+def _append_cells(path, *sources):
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells += [nbformat.v4.new_code_cell(src) for src in sources]
+    nbformat.write(nb, str(path))
+
+
+def test_a_class_grown_across_cells_is_exported_as_one_class(course):
+    path = course / "chapters/en/chapter1/first.ipynb"
+    _append_cells(path,
+                  '#| export\nclass Greeter:\n    """Says hello."""\n\n    def hello(self):\n        return "hello"\n\n\nN = 1',
+                  "print(Greeter().hello())",
+                  "#| export\nclass Greeter(Greeter):  # the class so far, and one more method\n"
+                  '    def bye(self):\n        return self.hello() + ", bye"')
+    export.export(course)
+    text = (course / "course_lib/first.py").read_text()
+    assert text.count("class Greeter") == 1 and "Greeter(Greeter)" not in text
+    assert "    # %% chapters/en/chapter1/first.ipynb cell 8\n    def bye(self):" in text
+    namespace: dict = {}
+    exec(compile(text, "first.py", "exec"), namespace)
+    assert namespace["Greeter"]().bye() == "hello, bye" and namespace["N"] == 1
+    assert text.index("def bye") < text.index("N = 1")  # the body went into the class, not after the cell
+
+
+def test_a_continued_class_needs_an_earlier_class_and_no_docstring(course):
+    path = course / "chapters/en/chapter1/first.ipynb"
+    _append_cells(path, "#| export\nclass Nobody(Nobody):\n    def f(self):\n        return 1")
+    assert "continues class Nobody, which no earlier exported cell of this notebook defines" in export.check(course)[0]
+    edit_cell(path, 6, '#| export\nclass Greeter:\n    """Says hello."""')
+    _append_cells(path, '#| export\nclass Greeter(Greeter):\n    """Again."""\n    x = 1')
+    assert any("takes no docstring" in e for e in export.check(course))
+
+
 def test_directives_are_split_from_code():
     assert export.directives("#| default_exp hub\n#| export\nimport os") == ({"default_exp": "hub", "export": ""}, "import os")
     assert export.directives("x = 1  #| not a directive") == ({}, "x = 1  #| not a directive")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 
-from tools import colab, execute, export, toctree, translations
+from tools import colab, execute, exercises, export, toctree, translations
 
 
 CHECKS = [
@@ -17,6 +17,7 @@ CHECKS = [
     ("course_lib in sync with the notebooks", export.check),
     ("translation parity", translations.check),
     ("Colab badges and links", colab.check),
+    ("exercises: checked, with hidden proven solutions", exercises.check),
 ]
 
 
@@ -37,6 +38,9 @@ def main() -> int:
     print(f"       English code cells compared by nbval: {counts['exact']} exactly, {counts['within a tolerance']} "
           f"within a stated tolerance, {counts['output ignored']} not compared (reason given), "
           f"{counts['error expected']} expected to raise")
+    per_notebook = exercises.counts()
+    print(f"       exercises: {sum(per_notebook.values())} in {len(per_notebook)} English notebooks, at least "
+          f"{min(per_notebook.values(), default=0)} in each (`python -m tools.exercises` lists them)")
     return 1 if failed else 0
 
 

@@ -6,6 +6,10 @@ notebook order, under a header naming the notebook. A cell marked `#| export exe
 `course_lib/exercises.py` instead: a notebook can write a second, small module (chapter 0 writes the exercise checker
 beside the Hub helpers), and each module still comes from one notebook.
 
+A class can grow across cells, a method or two at a time, each shown working before the next: a later exported cell
+that is one `class Tokenizer(Tokenizer):` statement (the notebook subclasses the class as it stands so far) has its
+body added to the earlier `class Tokenizer` in the module, so the library keeps one readable class.
+
     python -m tools.export           # `make lib`: write the modules, remove ones whose notebook is gone
     python -m tools.export --check   # exit 1 if `make lib` would change anything
 
@@ -56,6 +60,34 @@ def _check_docstrings(code: str, where: str) -> None:
                 raise ExportError(f"{where}: {node.name} is exported without a docstring; add a one-line one")
 
 
+def continued_class(code: str) -> str | None:
+    """X when the cell is a single `class X(X):` statement, which continues the class X of an earlier cell."""
+    tree = ast.parse(code)
+    if len(tree.body) != 1 or not isinstance(node := tree.body[0], ast.ClassDef):
+        return None
+    bases = [b.id for b in node.bases if isinstance(b, ast.Name)]
+    return node.name if bases == [node.name] and len(node.bases) == 1 and not node.keywords else None
+
+
+def _continue_class(parts: list[str], name: str, code: str, where: str) -> None:
+    """Add the body of `class name(name):` (code) to the last earlier part that defines `class name`, in place."""
+    node = ast.parse(code).body[0]
+    if node.decorator_list or node.body[0].lineno == node.lineno:
+        raise ExportError(f"{where}: write `class {name}({name}):` alone on its line, without decorators")
+    if ast.get_docstring(node) is not None:
+        raise ExportError(f"{where}: the continued class {name} takes no docstring; its first cell has the class's")
+    body = code.splitlines()[node.lineno:]
+    for k in range(len(parts) - 1, -1, -1):
+        header, _, text = parts[k].partition("\n")
+        defined = [n for n in ast.parse(text).body if isinstance(n, ast.ClassDef) and n.name == name]
+        if defined:
+            lines = text.splitlines()
+            end = defined[-1].end_lineno
+            parts[k] = "\n".join([header, *lines[:end], "", f"    # %% {where}", *body, *lines[end:]]) + "\n"
+            return
+    raise ExportError(f"{where}: continues class {name}, which no earlier exported cell of this notebook defines")
+
+
 def modules_from_notebook(path: Path, title: str, root: Path = ROOT) -> dict[str, str]:
     """{module name: module text} for one notebook: its `#| default_exp` module and any `#| export <module>` ones."""
     nb = read_notebook(path)
@@ -78,6 +110,13 @@ def modules_from_notebook(path: Path, title: str, root: Path = ROOT) -> dict[str
                 raise ExportError(f"{rel}: cell {index}: `#| export {target}` is not a Python module name")
             if not code:
                 raise ExportError(f"{rel}: cell {index} is marked `#| export` but has no code")
+            try:
+                name = continued_class(code)
+            except SyntaxError as e:
+                raise ExportError(f"{rel}, cell {index}: exported code does not parse: {e}") from e
+            if name is not None:
+                _continue_class(parts.setdefault(target, []), name, code, f"{rel} cell {index}")
+                continue
             _check_docstrings(code, f"{rel}, cell {index}")
             parts.setdefault(target, []).append(f"# %% {rel} cell {index}\n{code}\n")
     if None in parts and default is None:
