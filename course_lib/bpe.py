@@ -10,7 +10,7 @@ from collections import defaultdict
 from course_lib.bpe_naive import bytes_to_unicode, pre_tokenize_gpt2
 
 
-# %% chapters/en/chapter2/fast_bpe.ipynb cell 5
+# %% chapters/en/chapter2/fast_bpe.ipynb cell 6
 def _merge_in_word(word: list[int], a: int, b: int, new: int) -> list[tuple[tuple[int, int], int]]:
     """Merge every (a, b) in `word` in place, left to right, and return how the counts of neighbouring pairs change.
 
@@ -30,7 +30,7 @@ def _merge_in_word(word: list[int], a: int, b: int, new: int) -> list[tuple[tupl
     return changes
 
 
-# %% chapters/en/chapter2/fast_bpe.ipynb cell 8
+# %% chapters/en/chapter2/fast_bpe.ipynb cell 13
 def train_bpe(word_counts: dict[str, int], vocab_size: int, alphabet=(), special_tokens=(),
               min_frequency: int = 0) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """Learn BPE merges with incremental pair counts: the same vocabulary and merges as 🤗 `BpeTrainer`.
@@ -97,7 +97,7 @@ def train_bpe(word_counts: dict[str, int], vocab_size: int, alphabet=(), special
     return token_to_id, [(id_to_token[a], id_to_token[b]) for a, b in ordered]
 
 
-# %% chapters/en/chapter2/fast_bpe.ipynb cell 16
+# %% chapters/en/chapter2/fast_bpe.ipynb cell 25
 BYTE_TO_CHAR = bytes_to_unicode()
 
 
@@ -109,7 +109,7 @@ def byte_level_words(text: str) -> list[str]:
     return ["".join(BYTE_TO_CHAR[b] for b in word.encode("utf-8")) for word in pre_tokenize_gpt2(text)]
 
 
-# %% chapters/en/chapter2/fast_bpe.ipynb cell 17
+# %% chapters/en/chapter2/fast_bpe.ipynb cell 26
 class BPE:
     """A BPE model: a vocabulary and ranked merges, applied lowest rank first to each word (as GPT-2 does)."""
 

@@ -10,7 +10,7 @@ from collections import Counter
 from functools import cache
 
 
-# %% chapters/en/chapter2/bpe.ipynb cell 5
+# %% chapters/en/chapter2/bpe.ipynb cell 6
 def get_pair_counts(words: dict[tuple[str, ...], int]) -> Counter:
     """Count adjacent symbol pairs over all words, each weighted by its word's count.
 
@@ -23,7 +23,7 @@ def get_pair_counts(words: dict[tuple[str, ...], int]) -> Counter:
     return counts
 
 
-# %% chapters/en/chapter2/bpe.ipynb cell 6
+# %% chapters/en/chapter2/bpe.ipynb cell 7
 def merge_pair(word: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]:
     """Replace every occurrence of `pair` in `word`, left to right: ('a','a','a'), ('a','a') -> ('aa','a')."""
     out, i = [], 0
@@ -37,7 +37,7 @@ def merge_pair(word: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-# %% chapters/en/chapter2/bpe.ipynb cell 13
+# %% chapters/en/chapter2/bpe.ipynb cell 22
 def train_bpe_naive(word_counts: dict[str, int], vocab_size: int, alphabet: list[str] | None = None) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """Learn BPE merges the simple way: recount every pair over every word before each merge.
 
@@ -61,7 +61,7 @@ def train_bpe_naive(word_counts: dict[str, int], vocab_size: int, alphabet: list
     return vocab, merges
 
 
-# %% chapters/en/chapter2/bpe.ipynb cell 16
+# %% chapters/en/chapter2/bpe.ipynb cell 25
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's table from the 256 byte values to 256 printable characters.
 
@@ -78,7 +78,7 @@ def bytes_to_unicode() -> dict[int, str]:
     return dict(sorted(table.items()))
 
 
-# %% chapters/en/chapter2/bpe.ipynb cell 19
+# %% chapters/en/chapter2/bpe.ipynb cell 32
 # Unicode's White_Space property: what \s means in the regex engine of GPT-2 and of 🤗 tokenizers.
 WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 

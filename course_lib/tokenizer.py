@@ -16,7 +16,7 @@ from course_lib.bpe_naive import WHITESPACE, gpt2_pattern
 from course_lib.wordpiece import Normalized, bert_pre_tokenize
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 5
+# %% chapters/en/chapter2/tokenizer.ipynb cell 6
 class BertPreTokenizer:
     """Words split on whitespace and punctuation; each word's units are its characters."""
 
@@ -24,7 +24,7 @@ class BertPreTokenizer:
         return [(text[s:e], range(s, e)) for s, e in bert_pre_tokenize(text)]  # a range: no list to build
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 6
+# %% chapters/en/chapter2/tokenizer.ipynb cell 7
 ASCII_TO_CHAR = str.maketrans({chr(b): BYTE_TO_CHAR[b] for b in range(128)})
 
 
@@ -63,7 +63,7 @@ class ByteLevel:
         return data.decode("utf-8", errors="replace")
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 7
+# %% chapters/en/chapter2/tokenizer.ipynb cell 8
 class WordPieceDecoder:
     """Join WordPiece tokens back into text: "##" pieces stick to the previous token, and each token's leading
     space is cleaned up before punctuation and English contractions ("hello" "," -> "hello,"), as 🤗 tokenizers does."""
@@ -86,7 +86,7 @@ class WordPieceDecoder:
         return "".join(out)
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 10
+# %% chapters/en/chapter2/tokenizer.ipynb cell 11
 @dataclass
 class Encoding:
     """One encoded sequence (or pair): what 🤗 tokenizers calls an Encoding."""
@@ -107,7 +107,7 @@ class Encoding:
         return Encoding(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 11
+# %% chapters/en/chapter2/tokenizer.ipynb cell 12
 class TemplateProcessing:
     """Wrap sequences in special tokens: single "[CLS] $A [SEP]", pair "[CLS] $A [SEP] $B:1 [SEP]:1"."""
 
@@ -146,7 +146,7 @@ class TemplateProcessing:
         return out
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 12
+# %% chapters/en/chapter2/tokenizer.ipynb cell 13
 def _trim_offsets(encoding: Encoding, add_prefix_space: bool) -> None:
     """ByteLevel's post-processing: offsets of tokens that start or end with spaces exclude those spaces."""
     space = BYTE_TO_CHAR[ord(" ")]
@@ -162,7 +162,7 @@ def _trim_offsets(encoding: Encoding, add_prefix_space: bool) -> None:
         encoding.offsets[i] = (start, end)
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 14
+# %% chapters/en/chapter2/tokenizer.ipynb cell 15
 @dataclass
 class Truncation:
     """Cut encodings to `max_length` tokens, special tokens included, as 🤗 tokenizers does."""
@@ -187,7 +187,7 @@ class Padding:
 TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second")
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 15
+# %% chapters/en/chapter2/tokenizer.ipynb cell 16
 def truncate(first: Encoding, second: Encoding | None, max_length: int, strategy: str = "longest_first",
              direction: str = "right") -> tuple[Encoding, Encoding | None]:
     """Shorten one sequence or a pair to `max_length` tokens in all, by 🤗 tokenizers' rules.
@@ -257,7 +257,7 @@ def windows(encoding: Encoding, max_length: int, stride: int = 0, direction: str
     return [encoding._keep(slice(start, stop)) for start, stop in spans]
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 17
+# %% chapters/en/chapter2/tokenizer.ipynb cell 22
 def pad(encoding: Encoding, length: int, padding: Padding) -> Encoding:
     """Add padding tokens until `encoding` has `length` tokens (attention mask 0, offsets (0, 0))."""
     n = length - len(encoding)
@@ -269,7 +269,7 @@ def pad(encoding: Encoding, length: int, padding: Padding) -> Encoding:
     return Encoding(*(getattr(first, f) + getattr(second, f) for f in Encoding.__dataclass_fields__))
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 19
+# %% chapters/en/chapter2/tokenizer.ipynb cell 24
 class BatchEncoding(dict):
     """The dictionary a tokenizer call returns (`input_ids`, `attention_mask`, ...), with attribute access too."""
 
@@ -327,7 +327,7 @@ def _check_text(text, what: str = "text") -> str:
     return text
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 20
+# %% chapters/en/chapter2/tokenizer.ipynb cell 25
 class Tokenizer:
     """A tokenizer pipeline: normalizer -> pre-tokenizer -> model -> post-processor, like 🤗 tokenizers', with the
     calling conventions of 🤗 Transformers' tokenizers (`tok(texts, padding=True, return_tensors="pt")`)."""

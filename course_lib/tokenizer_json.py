@@ -246,7 +246,7 @@ def load_tokenizer(name_or_path: str | Path, revision: str | None = None) -> Tok
     return tokenizer
 
 
-# %% chapters/en/chapter2/tokenizer_json.ipynb cell 15
+# %% chapters/en/chapter2/tokenizer_json.ipynb cell 19
 def tokenizer_to_dict(tokenizer: Tokenizer) -> dict:
     """The tokenizer.json contents for a course_lib Tokenizer, in the format 🤗 tokenizers reads."""
     model = tokenizer.model

@@ -86,7 +86,7 @@ class BertNormalizer:
         return Normalized(normalized, [o for c, o in zip(text.text, text.origin) if c not in self._dropped])
 
 
-# %% chapters/en/chapter2/wordpiece.ipynb cell 15
+# %% chapters/en/chapter2/wordpiece.ipynb cell 19
 ASCII_WORDS = re.compile(r"[^\t\n\x0b\x0c\r !-/:-@\[-`{-~]+|[!-/:-@\[-`{-~]")  # words, or ASCII punctuation
 
 
@@ -117,7 +117,7 @@ def bert_pre_tokenize(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-# %% chapters/en/chapter2/wordpiece.ipynb cell 20
+# %% chapters/en/chapter2/wordpiece.ipynb cell 28
 class WordPiece:
     """Greedy longest-match-first WordPiece, as BERT uses it."""
 
