@@ -134,14 +134,14 @@ class BertModel(PreTrainedModel):
                            attentions=tuple(attentions) if output_attentions else None)
 
 
-# %% chapters/en/chapter4/bert.ipynb cell 16
+# %% chapters/en/chapter4/bert.ipynb cell 21
 def mean_pooling(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """The average of the token vectors of each sequence, padding excluded: sentence-transformers' pooling."""
     mask = attention_mask[..., None].to(last_hidden_state.dtype)  # (B, T, 1)
     return (last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # (B, hidden)
 
 
-# %% chapters/en/chapter4/bert.ipynb cell 21
+# %% chapters/en/chapter4/bert.ipynb cell 26
 class BertForSequenceClassification(PreTrainedModel):
     """BERT + dropout + a linear layer on the pooled [CLS] vector: one prediction per sequence.
 
@@ -174,7 +174,7 @@ class BertForSequenceClassification(PreTrainedModel):
         return out
 
 
-# %% chapters/en/chapter4/bert.ipynb cell 22
+# %% chapters/en/chapter4/bert.ipynb cell 27
 class BertForTokenClassification(PreTrainedModel):
     """BERT + dropout + a linear layer on every token: one prediction per token (labels -100 are ignored)."""
 
@@ -197,7 +197,7 @@ class BertForTokenClassification(PreTrainedModel):
         return out
 
 
-# %% chapters/en/chapter4/bert.ipynb cell 23
+# %% chapters/en/chapter4/bert.ipynb cell 28
 class BertForMaskedLM(PreTrainedModel):
     """BERT + a prediction head giving, for every position, scores over the vocabulary (tied to the embeddings)."""
 

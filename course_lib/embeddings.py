@@ -9,7 +9,7 @@ import math
 import torch
 
 
-# %% chapters/en/chapter3/embeddings.ipynb cell 11
+# %% chapters/en/chapter3/embeddings.ipynb cell 15
 def sinusoidal_positions(n_positions: int, dim: int) -> torch.Tensor:
     """The fixed position encodings of "Attention is all you need": sines and cosines of geometric wavelengths.
 

@@ -19,7 +19,7 @@ from course_lib.config import CONFIGS, LATER_CONFIGS, ConfigError, PretrainedCon
 from course_lib.hub import snapshot_folder
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 7
+# %% chapters/en/chapter4/modeling.ipynb cell 11
 def activation(name: str) -> nn.Module:
     """The feed-forward non-linearity a config names: "gelu" (exact, BERT), "gelu_new" (tanh approximation, GPT-2),
     "relu" (the 2017 Transformer), "swish" or "silu" (x times its sigmoid: the opus-mt translators)."""
@@ -31,7 +31,7 @@ def activation(name: str) -> nn.Module:
     return choices[name]()
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 8
+# %% chapters/en/chapter4/modeling.ipynb cell 12
 class CheckpointError(ValueError):
     """Weights that do not fit the model, or a weights file that cannot be read; the message names the tensors."""
 
@@ -64,7 +64,7 @@ class LoadingReport:
     mismatched: list[str] = field(default_factory=list)  # same name, different shape
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 9
+# %% chapters/en/chapter4/modeling.ipynb cell 13
 def check_input_ids(input_ids, vocab_size: int, max_positions: int, past_length: int = 0) -> torch.Tensor:
     """input_ids must be integer token ids of shape (batch, sequence), in the vocabulary, and fit the positions."""
     if not isinstance(input_ids, torch.Tensor):
@@ -99,7 +99,7 @@ def check_attention_mask(attention_mask, shape: tuple[int, int]) -> torch.Tensor
     return attention_mask
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 11
+# %% chapters/en/chapter4/modeling.ipynb cell 19
 WEIGHTS = "model.safetensors"
 
 
@@ -221,7 +221,7 @@ class PreTrainedModel(nn.Module):
         return path
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 17
+# %% chapters/en/chapter4/modeling.ipynb cell 25
 # model_type -> (module, class name) per task; the architectures' notebooks write the modules.
 AUTO = {
     "AutoModel": {"bert": ("course_lib.bert", "BertModel"), "gpt2": ("course_lib.gpt2", "GPT2Model")},
@@ -263,7 +263,7 @@ class _Auto:
         return cls.model_class(config.model_type)(config)
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 18
+# %% chapters/en/chapter4/modeling.ipynb cell 26
 class AutoModel(_Auto):
     """The base model (hidden states) for any model_type course_lib implements."""
 
