@@ -34,6 +34,7 @@ def _passes(test: Callable[[Any], bool], answer: Any) -> tuple[bool, str]:
         return False, f"it raised {type(error).__name__}: {error}."
 
 
+# %% chapters/en/chapter0/setup.ipynb cell 29
 def check(name: str, answer: Any, expected: Any = None, *, test: Callable[[Any], bool] | None = None,
           tolerance: float = 0.0, hint: str = "") -> None:
     """Check a learner's answer to the exercise `name`, and say so: "Not answered yet." while the answer is None,
