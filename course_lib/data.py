@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import torch
 
 
-# %% chapters/en/chapter6/data.ipynb cell 14
+# %% chapters/en/chapter6/data.ipynb cell 18
 def tokenize_function(tokenizer, *columns: str, max_length: int | None = None):
     """A function for `Dataset.map(..., batched=True)`: tokenizes the given text columns (one, or a pair) of a batch.
 
@@ -29,11 +29,11 @@ def tokenize_function(tokenizer, *columns: str, max_length: int | None = None):
     return tokenize
 
 
-# %% chapters/en/chapter6/data.ipynb cell 18
+# %% chapters/en/chapter6/data.ipynb cell 26
 PADDED_KEYS = {"input_ids": "pad", "attention_mask": 0, "token_type_ids": 0, "special_tokens_mask": 1}
 
 
-# %% chapters/en/chapter6/data.ipynb cell 19
+# %% chapters/en/chapter6/data.ipynb cell 27
 class DataCollatorWithPadding:
     """Turns a list of examples (dicts of lists of ids, as `Dataset.map` leaves them) into a batch of tensors.
 
@@ -82,7 +82,7 @@ class DataCollatorWithPadding:
         return batch
 
 
-# %% chapters/en/chapter6/data.ipynb cell 24
+# %% chapters/en/chapter6/data.ipynb cell 36
 def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int, group: int = 50) -> list[list[int]]:
     """Shuffle, then sort by length within groups of `group` batches: batches of similar lengths, little padding.
 
@@ -100,7 +100,7 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int, g
     return batches
 
 
-# %% chapters/en/chapter6/data.ipynb cell 28
+# %% chapters/en/chapter6/data.ipynb cell 44
 class DataCollatorForLanguageModeling:
     """Batches for language modelling: labels are the input ids, with padding set to -100 (ignored by the loss).
 

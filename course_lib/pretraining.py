@@ -40,7 +40,7 @@ def matmul_peak(dtype=torch.float32, size: int = 1024, seconds: float = 1.0) -> 
     return best
 
 
-# %% chapters/en/chapter7/pretraining.ipynb cell 13
+# %% chapters/en/chapter7/pretraining.ipynb cell 17
 @torch.no_grad()
 def sample(model, tokenizer, prompt: str, max_new_tokens: int = 40, temperature: float = 0.8, seed: int = 0) -> str:
     """Continue `prompt` by drawing each next token from the model's distribution (sharpened by `temperature`

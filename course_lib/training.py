@@ -34,7 +34,7 @@ def create_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.01) ->
                               {"params": no_decay, "weight_decay": 0.0}], lr=lr, fused=True)
 
 
-# %% chapters/en/chapter6/training_loop.ipynb cell 19
+# %% chapters/en/chapter6/training_loop.ipynb cell 23
 def schedule(name: str, warmup_steps: int, total_steps: int):
     """The learning-rate multiplier at each step: a linear warm-up from 0, then constant, linear decay or cosine
     decay to 0 at `total_steps` (the same values as 🤗 Transformers' schedules)."""
@@ -55,7 +55,7 @@ def schedule(name: str, warmup_steps: int, total_steps: int):
     return multiplier
 
 
-# %% chapters/en/chapter6/training_loop.ipynb cell 22
+# %% chapters/en/chapter6/training_loop.ipynb cell 30
 def _as_lists(predictions, references) -> tuple[list, list]:
     predictions = predictions.tolist() if hasattr(predictions, "tolist") else list(predictions)
     references = references.tolist() if hasattr(references, "tolist") else list(references)
@@ -106,7 +106,7 @@ def classification_metrics(logits, labels) -> dict[str, float]:
             "recall": recall(predictions, labels), "f1": f1(predictions, labels)}
 
 
-# %% chapters/en/chapter6/training_loop.ipynb cell 25
+# %% chapters/en/chapter6/training_loop.ipynb cell 33
 def native_bf16(device: torch.device | str = "cpu") -> bool:
     """True if `device` computes in bfloat16 natively: a CUDA GPU with bfloat16 units (not a T4, which only emulates
     it), or a CPU whose kernels PyTorch runs with AVX-512 and which has AMX or AVX512-BF16. Elsewhere bfloat16 is
