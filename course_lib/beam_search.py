@@ -34,7 +34,7 @@ def force_token(scores: torch.Tensor, token_id: int) -> torch.Tensor:
     return forced
 
 
-# %% chapters/en/chapter10/beam_search.ipynb cell 12
+# %% chapters/en/chapter10/beam_search.ipynb cell 14
 def seq2seq_settings(config, max_new_tokens=None, max_length=None, min_length=0, num_beams=1, num_return_sequences=1,
                      length_penalty=1.0, early_stopping=False, no_repeat_ngram_size=0, bad_words_ids=None,
                      renormalize_logits=False, do_sample=False, temperature=1.0, top_k=None, top_p=None,
@@ -88,7 +88,7 @@ def seq2seq_settings(config, max_new_tokens=None, max_length=None, min_length=0,
 GENERATION_SETTINGS = tuple(inspect.signature(seq2seq_settings).parameters)[1:]  # what generation_config.json may set
 
 
-# %% chapters/en/chapter10/beam_search.ipynb cell 15
+# %% chapters/en/chapter10/beam_search.ipynb cell 21
 def decoder_step(model, ids, encoder_outputs, attention_mask, past, use_cache: bool):
     """The next-token logits of every sequence in `ids` (B, T): with the cache, the decoder reads only the newest
     token; without it, the whole target again."""
@@ -151,7 +151,7 @@ def generate(model, input_ids, attention_mask=None, generator=None, use_cache: b
     return ids
 
 
-# %% chapters/en/chapter10/beam_search.ipynb cell 19
+# %% chapters/en/chapter10/beam_search.ipynb cell 25
 def _gather(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """t (B, N, ...) indexed along N by index (B, M)."""
     return t.gather(1, index.view(*index.shape, *([1] * (t.dim() - 2))).expand(*index.shape, *t.shape[2:]))

@@ -30,7 +30,7 @@ def tokenize_13a(line: str) -> list[str]:
     return line.split()
 
 
-# %% chapters/en/chapter10/bleu.ipynb cell 15
+# %% chapters/en/chapter10/bleu.ipynb cell 17
 def ngram_counts(tokens: Sequence[str], max_order: int = 4) -> Counter:
     """How many times each n-gram (a tuple of 1 to `max_order` tokens) occurs in `tokens`."""
     return Counter(tuple(tokens[i:i + n]) for n in range(1, max_order + 1) for i in range(len(tokens) - n + 1))
@@ -51,7 +51,7 @@ def segment_statistics(hypothesis: list[str], references: list[list[str]], max_o
     return [len(hypothesis), closest] + matches + totals
 
 
-# %% chapters/en/chapter10/bleu.ipynb cell 20
+# %% chapters/en/chapter10/bleu.ipynb cell 24
 @dataclass
 class BleuScore:
     """A corpus BLEU score (0 to 100) with what it is made of."""
@@ -93,7 +93,7 @@ def bleu_from_statistics(stats: Sequence[int], max_order: int = 4) -> BleuScore:
     return BleuScore(score, precisions, bp, hyp_len, ref_len, matches, totals)
 
 
-# %% chapters/en/chapter10/bleu.ipynb cell 21
+# %% chapters/en/chapter10/bleu.ipynb cell 25
 def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str] | Sequence[Sequence[str]],
                 lowercase: bool = False, tokenize: str = "13a", max_order: int = 4) -> BleuScore:
     """Corpus BLEU of `hypotheses` against `references`, the same number as `sacrebleu.corpus_bleu`.

@@ -56,7 +56,7 @@ class Seq2SeqAttention(nn.Module):
         return self.out_proj(out.transpose(1, 2).reshape(B, T, C)), (k, v), weights
 
 
-# %% chapters/en/chapter10/encoder_decoder.ipynb cell 12
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 14
 @dataclass(repr=False)
 class BartConfig(PretrainedConfig):
     """A BART-style encoder-decoder: learned positions, a layer norm on the embeddings, GELU. Defaults: bart-large."""
@@ -132,7 +132,7 @@ class MarianConfig(BartConfig):
 CONFIGS.update(bart=BartConfig, marian=MarianConfig)
 
 
-# %% chapters/en/chapter10/encoder_decoder.ipynb cell 14
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 16
 class EncoderLayer(nn.Module):
     """Post-LN, as in the 2017 paper: x = norm(x + attention(x)), then x = norm(x + feed_forward(x))."""
 
@@ -179,7 +179,7 @@ class DecoderLayer(nn.Module):
         return self.final_layer_norm(x + self.dropout(h)), (self_kv, cross_kv), (self_weights, cross_weights)
 
 
-# %% chapters/en/chapter10/encoder_decoder.ipynb cell 19
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 23
 def marian_positions(n_positions: int, dim: int) -> torch.Tensor:
     """Chapter 3's sinusoids laid out as Marian lays them: every sine first, then every cosine (not interleaved)."""
     position = torch.arange(n_positions, dtype=torch.float64)[:, None]
@@ -188,7 +188,7 @@ def marian_positions(n_positions: int, dim: int) -> torch.Tensor:
     return torch.cat([angles.sin(), angles.cos()[:, : dim // 2]], dim=1).float()
 
 
-# %% chapters/en/chapter10/encoder_decoder.ipynb cell 22
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 26
 class Seq2SeqStack(nn.Module):
     """What the encoder and the decoder share: token embeddings (the model's shared table, scaled by sqrt(d_model)
     if the config says so) plus positions, the embedding layer norm (BART), dropout, then a stack of layers."""
@@ -265,7 +265,7 @@ class Seq2SeqDecoder(Seq2SeqStack):
                            attentions=tuple(attentions) if output_attentions else None)
 
 
-# %% chapters/en/chapter10/encoder_decoder.ipynb cell 24
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 28
 def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
     """Teacher forcing: the decoder reads the target shifted one place right, after the start token, and predicts
     it unshifted: at each position, the next target token from the true ones before it. -100 (ignored) reads as pad."""
@@ -275,7 +275,7 @@ def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_to
     return shifted
 
 
-# %% chapters/en/chapter10/encoder_decoder.ipynb cell 29
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 35
 GENERATION_CONFIG = "generation_config.json"
 
 

@@ -50,7 +50,7 @@ def next_token_logits(logits: torch.Tensor, ids: torch.Tensor, temperature: floa
     return top_p_filter(top_k_filter(logits / temperature, top_k), top_p)
 
 
-# %% chapters/en/chapter8/decoding.ipynb cell 11
+# %% chapters/en/chapter8/decoding.ipynb cell 15
 def check_generation_args(max_new_tokens: int, do_sample: bool, temperature: float, top_k: int | None,
                           top_p: float | None, repetition_penalty: float, num_return_sequences: int) -> None:
     """Refuse settings that have no meaning, with what to do instead."""

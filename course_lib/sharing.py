@@ -12,7 +12,7 @@ import huggingface_hub
 from huggingface_hub import HfApi
 
 
-# %% chapters/en/chapter9/sharing.ipynb cell 11
+# %% chapters/en/chapter9/sharing.ipynb cell 15
 def model_card(repo_id: str, *, base_model: str | None, datasets: list[str], task: str, metrics: dict[str, float],
                training: dict[str, object], intended_use: str, limitations: str, language: str = "en",
                license: str = "apache-2.0") -> str:
@@ -43,7 +43,7 @@ def model_card(repo_id: str, *, base_model: str | None, datasets: list[str], tas
     return "\n".join(lines)
 
 
-# %% chapters/en/chapter9/sharing.ipynb cell 14
+# %% chapters/en/chapter9/sharing.ipynb cell 22
 def prepare_upload(folder: str | Path, model, tokenizer=None, card: str | None = None) -> list[str]:
     """Write what a Hub repository holds into `folder`: the model's config.json and model.safetensors, the
     tokenizer's files, and the card as README.md. Returns the file names, sorted."""
@@ -57,7 +57,7 @@ def prepare_upload(folder: str | Path, model, tokenizer=None, card: str | None =
     return sorted(p.name for p in folder.iterdir() if p.is_file())
 
 
-# %% chapters/en/chapter9/sharing.ipynb cell 17
+# %% chapters/en/chapter9/sharing.ipynb cell 25
 def _redact(text: str, token: str | None) -> str:
     text = text.replace(token, "hf_***") if token else text
     return re.sub(r"hf_[A-Za-z0-9]{8,}", "hf_***", text)  # any token-looking string

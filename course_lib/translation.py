@@ -38,7 +38,7 @@ def train_translation_tokenizer(texts: list[str], vocab_size: int) -> Tokenizer:
                      special_tokens_map={"eos_token": "</s>", "pad_token": "<pad>"})
 
 
-# %% chapters/en/chapter10/translator.ipynb cell 14
+# %% chapters/en/chapter10/translator.ipynb cell 16
 def encode_pairs(tokenizer, sources: list[str], targets: list[str], max_length: int) -> list[dict]:
     """Each pair as the model trains on it: the source's ids and the target's (both ending with </s>), cut to
     `max_length` tokens (an error would stop a long training; Multi30k's longest sentences fit)."""
@@ -81,7 +81,7 @@ def collate_pairs(examples: list[dict], pad_token_id: int) -> dict[str, torch.Te
     return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
-# %% chapters/en/chapter10/translator.ipynb cell 17
+# %% chapters/en/chapter10/translator.ipynb cell 23
 def translator_config(tokenizer) -> MarianConfig:
     """The translator's shape: the Transformer of 2017 (post-LN, sinusoidal positions, scaled embeddings, ReLU)
     scaled down for Multi30k's 29,000 short sentences: 3 + 3 layers of 256, 8 heads, a feed-forward layer of 1,024."""
@@ -93,7 +93,7 @@ def translator_config(tokenizer) -> MarianConfig:
                         forced_eos_token_id=tokenizer.eos_token_id)
 
 
-# %% chapters/en/chapter10/translator.ipynb cell 20
+# %% chapters/en/chapter10/translator.ipynb cell 26
 def train_translator(model, examples: list[dict], steps: int, max_tokens: int = 4096, learning_rate: float = 1e-3,
                      warmup_steps: int = 400, label_smoothing: float = 0.1, seed: int = 0, log_every: int = 50,
                      callback=None) -> list[dict]:
@@ -138,7 +138,7 @@ def train_translator(model, examples: list[dict], steps: int, max_tokens: int = 
     return log
 
 
-# %% chapters/en/chapter10/translator.ipynb cell 27
+# %% chapters/en/chapter10/translator.ipynb cell 35
 @torch.no_grad()
 def greedy_decode(model, input_ids, attention_mask=None, max_new_tokens: int = 80) -> torch.Tensor:
     """The most likely next token, one at a time, until every sentence has written its end token (or
