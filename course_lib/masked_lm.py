@@ -13,7 +13,7 @@ from course_lib.data import DataCollatorForLanguageModeling
 from course_lib.modeling import ModelOutput
 
 
-# %% chapters/en/chapter11/fill_mask.ipynb cell 15
+# %% chapters/en/chapter11/fill_mask.ipynb cell 17
 def freeze_encoder(model: BertForMaskedLM, unfreeze_last_layers: int = 0) -> int:
     """Freeze a masked-LM model except its head (transform + output bias) and its last `unfreeze_last_layers`
     encoder layers; return the number of trainable parameters.
@@ -37,7 +37,7 @@ def freeze_encoder(model: BertForMaskedLM, unfreeze_last_layers: int = 0) -> int
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-# %% chapters/en/chapter11/fill_mask.ipynb cell 18
+# %% chapters/en/chapter11/fill_mask.ipynb cell 24
 class SparseBertForMaskedLM(BertForMaskedLM):
     """BertForMaskedLM that, given labels, scores the vocabulary only at the labelled positions (ModernBERT's
     `sparse_prediction`): `logits` is then (number of targets, vocab_size), in the order of `labels != -100`, and
@@ -55,7 +55,7 @@ class SparseBertForMaskedLM(BertForMaskedLM):
         return out
 
 
-# %% chapters/en/chapter11/fill_mask.ipynb cell 25
+# %% chapters/en/chapter11/fill_mask.ipynb cell 31
 def masked_evaluation_batches(tokenizer, input_ids: list[list[int]], batch_size: int = 128,
                               mlm_probability: float = 0.15, seed: int = 0) -> list[dict[str, torch.Tensor]]:
     """Held-out fill-mask questions: the collator's 15% targets, every one replaced by the mask token (no random or
@@ -104,7 +104,7 @@ def masked_token_accuracy(model, batches, k: tuple[int, ...] = (1, 5)) -> dict[s
     return {**{f"top{i}": hits[i] / total for i in k}, "targets": total}
 
 
-# %% chapters/en/chapter11/fill_mask.ipynb cell 28
+# %% chapters/en/chapter11/fill_mask.ipynb cell 34
 class UnigramBaseline(nn.Module):
     """A masked LM that ignores its input: at every position, logits = log of each token's frequency."""
 

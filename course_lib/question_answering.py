@@ -20,7 +20,7 @@ from course_lib.pipelines import Pipeline, register_task
 from course_lib.training import autocast
 
 
-# %% chapters/en/chapter11/question_answering.ipynb cell 11
+# %% chapters/en/chapter11/question_answering.ipynb cell 15
 @dataclass
 class QuestionAnsweringModelOutput(ModelOutput):
     """What a span model returns: one start and one end logit per token, and the loss when positions are given."""
@@ -63,7 +63,7 @@ class BertForQuestionAnswering(PreTrainedModel):
         return result
 
 
-# %% chapters/en/chapter11/question_answering.ipynb cell 21
+# %% chapters/en/chapter11/question_answering.ipynb cell 27
 def _context_range(sequence_ids: list) -> tuple[int, int]:
     """First and last token position of the context (sequence 1) in a window."""
     positions = [k for k, s in enumerate(sequence_ids) if s == 1]
@@ -105,7 +105,7 @@ def preprocess_training_examples(examples: dict, tokenizer, max_length: int = 38
     return dict(inputs)
 
 
-# %% chapters/en/chapter11/question_answering.ipynb cell 24
+# %% chapters/en/chapter11/question_answering.ipynb cell 30
 def preprocess_validation_examples(examples: dict, tokenizer, max_length: int = 384, stride: int = 128) -> dict:
     """SQuAD rows -> windows with `example_id` and `offset_mapping` (None outside the context), for evaluation."""
     questions = [q.strip() for q in examples["question"]]
@@ -123,7 +123,7 @@ def preprocess_validation_examples(examples: dict, tokenizer, max_length: int = 
     return dict(inputs)
 
 
-# %% chapters/en/chapter11/question_answering.ipynb cell 28
+# %% chapters/en/chapter11/question_answering.ipynb cell 36
 WINDOW_KEYS = ("input_ids", "token_type_ids", "attention_mask")
 
 
@@ -144,7 +144,7 @@ def collate_windows(features: list[dict]) -> dict[str, torch.Tensor]:
     return batch
 
 
-# %% chapters/en/chapter11/question_answering.ipynb cell 34
+# %% chapters/en/chapter11/question_answering.ipynb cell 42
 @torch.no_grad()
 def predict_logits(model, features, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     """Start and end logits (float32, shape (windows, max_length)) of every window, in the order given.
@@ -169,7 +169,7 @@ def predict_logits(model, features, batch_size: int = 64) -> tuple[torch.Tensor,
     return starts, ends
 
 
-# %% chapters/en/chapter11/question_answering.ipynb cell 38
+# %% chapters/en/chapter11/question_answering.ipynb cell 46
 def postprocess_predictions(examples, features, start_logits, end_logits, n_best_size: int = 20,
                             max_answer_length: int = 30) -> list[dict]:
     """The best span of each example over all its windows: [{"id", "prediction_text"}], in the examples' order.
@@ -199,7 +199,7 @@ def postprocess_predictions(examples, features, start_logits, end_logits, n_best
     return predictions
 
 
-# %% chapters/en/chapter11/question_answering.ipynb cell 41
+# %% chapters/en/chapter11/question_answering.ipynb cell 53
 def normalize_answer(text: str) -> str:
     """SQuAD's normalisation: "The  Denver Broncos!" -> "denver broncos"."""
     text = text.lower()
@@ -241,7 +241,7 @@ def squad_metrics(predictions: list[dict], references: list[dict]) -> dict[str, 
     return {"exact_match": 100 * exact / len(predictions), "f1": 100 * f1 / len(predictions)}
 
 
-# %% chapters/en/chapter11/question_answering.ipynb cell 49
+# %% chapters/en/chapter11/question_answering.ipynb cell 63
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")

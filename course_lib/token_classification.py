@@ -17,7 +17,7 @@ from course_lib.pipelines import Pipeline, _labels, _positive_batch_size, regist
 CONLL2003_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 
 
-# %% chapters/en/chapter11/token_classification.ipynb cell 15
+# %% chapters/en/chapter11/token_classification.ipynb cell 19
 def align_labels_with_tokens(labels: Sequence[int], word_ids: Sequence[int | None], label_all_tokens: bool = False,
                              label_names: Sequence[str] = CONLL2003_LABELS) -> list[int]:
     """One label per token from one label per word.
@@ -47,7 +47,7 @@ def align_labels_with_tokens(labels: Sequence[int], word_ids: Sequence[int | Non
     return aligned
 
 
-# %% chapters/en/chapter11/token_classification.ipynb cell 20
+# %% chapters/en/chapter11/token_classification.ipynb cell 24
 def tokenize_and_align_labels(tokenizer, max_length: int | None = None, label_all_tokens: bool = False,
                               words_column: str = "tokens", labels_column: str = "ner_tags") -> Callable[[dict], dict]:
     """A function for `Dataset.map(..., batched=True)`: tokenizes pre-split words and aligns their labels.
@@ -72,7 +72,7 @@ def tokenize_and_align_labels(tokenizer, max_length: int | None = None, label_al
     return tokenize
 
 
-# %% chapters/en/chapter11/token_classification.ipynb cell 26
+# %% chapters/en/chapter11/token_classification.ipynb cell 32
 class DataCollatorForTokenClassification(DataCollatorWithPadding):
     """Pads a list of examples into a batch, and their `labels` (one per token) with `label_pad_token_id`.
 
@@ -101,7 +101,7 @@ class DataCollatorForTokenClassification(DataCollatorWithPadding):
         return batch
 
 
-# %% chapters/en/chapter11/token_classification.ipynb cell 29
+# %% chapters/en/chapter11/token_classification.ipynb cell 39
 def _check_tags(tags: Sequence[str]) -> None:
     for i, tag in enumerate(tags):
         if not isinstance(tag, str) or not (tag == "O" or tag[:2] in ("B-", "I-") and len(tag) > 2):
@@ -129,7 +129,7 @@ def get_entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
     return entities
 
 
-# %% chapters/en/chapter11/token_classification.ipynb cell 32
+# %% chapters/en/chapter11/token_classification.ipynb cell 42
 def _sentences(y_true, y_pred) -> None:
     if len(y_true) != len(y_pred):
         raise ValueError(f"{len(y_true)} true sequences but {len(y_pred)} predicted ones: give one prediction per "
@@ -175,7 +175,7 @@ def classification_report(y_true: Sequence[Sequence[str]], y_pred: Sequence[Sequ
     return report
 
 
-# %% chapters/en/chapter11/token_classification.ipynb cell 33
+# %% chapters/en/chapter11/token_classification.ipynb cell 43
 def precision_score(y_true, y_pred) -> float:
     """Correct entities / predicted entities, all types together."""
     return classification_report(y_true, y_pred)["micro avg"]["precision"]
@@ -198,7 +198,7 @@ def accuracy_score(y_true, y_pred) -> float:
     return sum(t == p for t, p in pairs) / len(pairs) if pairs else 0.0
 
 
-# %% chapters/en/chapter11/token_classification.ipynb cell 45
+# %% chapters/en/chapter11/token_classification.ipynb cell 57
 def logits_to_tags(predictions, labels, id2label) -> tuple[list[list[str]], list[list[str]]]:
     """True and predicted tags of each sentence from a model's logits and the aligned labels, keeping only the
     positions whose label is not -100 (the first token of each word): one tag per word, as the metrics need.
@@ -228,7 +228,7 @@ def ner_metrics(y_true, y_pred) -> dict[str, float]:
     return out
 
 
-# %% chapters/en/chapter11/token_classification.ipynb cell 56
+# %% chapters/en/chapter11/token_classification.ipynb cell 70
 def token_predictions(text: str, encoding, probabilities: torch.Tensor, id2label, unk_token_id=None) -> list[dict]:
     """Step 1: one dict per token (special tokens left out): its best label, probability, index, token, character
     span in `text`, whether it continues a word (a "##" piece: the token is longer than the text it covers), and its
@@ -248,7 +248,7 @@ def token_predictions(text: str, encoding, probabilities: torch.Tensor, id2label
     return answers
 
 
-# %% chapters/en/chapter11/token_classification.ipynb cell 58
+# %% chapters/en/chapter11/token_classification.ipynb cell 72
 def word_predictions(tokens: list[dict], strategy: str, id2label, decode: Callable[[list[str]], str]) -> list[dict]:
     """Step 2: the tokens of each word merged into one prediction, with the label of its first token ("first"), of
     the mean of its tokens' probabilities ("average"), or of its most confident token ("max")."""
@@ -274,7 +274,7 @@ def word_predictions(tokens: list[dict], strategy: str, id2label, decode: Callab
     return answers
 
 
-# %% chapters/en/chapter11/token_classification.ipynb cell 61
+# %% chapters/en/chapter11/token_classification.ipynb cell 75
 def _tag(label: str) -> tuple[str, str]:
     """'B-PER' -> ('B', 'PER'), 'I-PER' -> ('I', 'PER'); a label without a prefix continues: 'PER' -> ('I', 'PER')."""
     return (label[0], label[2:]) if label.startswith(("B-", "I-")) else ("I", label)
@@ -294,7 +294,7 @@ def group_entities(predictions: list[dict], decode: Callable[[list[str]], str]) 
              "word": decode([p["word"] for p in g]), "start": g[0]["start"], "end": g[-1]["end"]} for g in groups]
 
 
-# %% chapters/en/chapter11/token_classification.ipynb cell 64
+# %% chapters/en/chapter11/token_classification.ipynb cell 78
 AGGREGATION_STRATEGIES = ("none", "simple", "first", "average", "max")
 
 
