@@ -28,7 +28,6 @@ from tools.course import ROOT, cell_source, languages, read_notebook, relative, 
 CHECK = re.compile(r"\bcheck\(\s*[\"']([\w.-]+)[\"']")
 PROVE = re.compile(r"\bprove\(\s*[\"']([\w.-]+)[\"']")
 SOLUTION_TITLE = "# @title "  # Colab's form title: the cell shows only "Solution" until it is opened
-HIDDEN = {"cellView": "form", "jupyter": {"source_hidden": True}, "tags": ["hide-cell"]}
 
 
 def _is_hidden(cell) -> bool:
@@ -90,7 +89,7 @@ def fix(root: Path = ROOT) -> list[str]:
         touched = False
         for cell in nb.cells:
             if cell.cell_type == "code" and PROVE.search(cell_source(cell)) and not _is_hidden(cell):
-                cell.metadata["cellView"] = HIDDEN["cellView"]
+                cell.metadata["cellView"] = "form"
                 cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
                 cell.metadata["tags"] = sorted(set(cell.metadata.get("tags", [])) | {"hide-cell"})
                 touched = True
@@ -103,10 +102,11 @@ def fix(root: Path = ROOT) -> list[str]:
 def main(argv: list[str]) -> int:
     if "--fix" in argv:
         print("\n".join(f"hid the solutions of {p}" for p in fix()) or "every solution cell is hidden already")
-    for path, n in counts().items():
+    per_notebook = counts()
+    for path, n in per_notebook.items():
         print(f"{n:3d}  {path}")
     problems = check()
-    print(f"{sum(counts().values())} exercises in {len(counts())} English notebooks")
+    print(f"{sum(per_notebook.values())} exercises in {len(per_notebook)} English notebooks")
     for p in problems:
         print(p)
     return 1 if problems else 0
