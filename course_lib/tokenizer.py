@@ -187,18 +187,7 @@ class Padding:
 TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second")
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 16
-def truncate(first: Encoding, second: Encoding | None, max_length: int, strategy: str = "longest_first",
-             direction: str = "right") -> tuple[Encoding, Encoding | None]:
-    """Shorten one sequence or a pair to `max_length` tokens in all, by 🤗 tokenizers' rules.
-
-    "longest_first" takes tokens from the longer sequence until both fit (pairs that are both long get half each);
-    "only_first" and "only_second" cut one sequence and fail if that is not enough.
-    """
-    n1, n2 = truncated_lengths(len(first), None if second is None else len(second), max_length, strategy)
-    return windows(first, n1, 0, direction)[0], None if second is None else windows(second, n2, 0, direction)[0]
-
-
+# %% chapters/en/chapter2/tokenizer.ipynb cell 17
 def truncated_lengths(n1: int, n2: int | None, max_length: int, strategy: str = "longest_first") -> tuple[int, int]:
     """How many tokens of each sequence `truncate` keeps: (2, 8) with max_length 7 -> (2, 5)."""
     if strategy not in TRUNCATION_STRATEGIES:
@@ -228,6 +217,7 @@ def truncated_lengths(n1: int, n2: int | None, max_length: int, strategy: str = 
     return (kept, n2) if strategy == "only_first" else (n1, kept)
 
 
+# %% chapters/en/chapter2/tokenizer.ipynb cell 20
 def windows(encoding: Encoding, max_length: int, stride: int = 0, direction: str = "right") -> list[Encoding]:
     """`encoding` cut into windows of `max_length` tokens, each overlapping the previous one by `stride` tokens, as
     🤗 tokenizers makes its overflowing encodings: 10 tokens, max_length 4, stride 1 -> tokens 0-3, 3-6, 6-9.
@@ -257,7 +247,19 @@ def windows(encoding: Encoding, max_length: int, stride: int = 0, direction: str
     return [encoding._keep(slice(start, stop)) for start, stop in spans]
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 22
+# %% chapters/en/chapter2/tokenizer.ipynb cell 23
+def truncate(first: Encoding, second: Encoding | None, max_length: int, strategy: str = "longest_first",
+             direction: str = "right") -> tuple[Encoding, Encoding | None]:
+    """Shorten one sequence or a pair to `max_length` tokens in all, by 🤗 tokenizers' rules.
+
+    "longest_first" takes tokens from the longer sequence until both fit (pairs that are both long get half each);
+    "only_first" and "only_second" cut one sequence and fail if that is not enough.
+    """
+    n1, n2 = truncated_lengths(len(first), None if second is None else len(second), max_length, strategy)
+    return windows(first, n1, 0, direction)[0], None if second is None else windows(second, n2, 0, direction)[0]
+
+
+# %% chapters/en/chapter2/tokenizer.ipynb cell 26
 def pad(encoding: Encoding, length: int, padding: Padding) -> Encoding:
     """Add padding tokens until `encoding` has `length` tokens (attention mask 0, offsets (0, 0))."""
     n = length - len(encoding)
@@ -269,7 +271,7 @@ def pad(encoding: Encoding, length: int, padding: Padding) -> Encoding:
     return Encoding(*(getattr(first, f) + getattr(second, f) for f in Encoding.__dataclass_fields__))
 
 
-# %% chapters/en/chapter2/tokenizer.ipynb cell 24
+# %% chapters/en/chapter2/tokenizer.ipynb cell 33
 class BatchEncoding(dict):
     """The dictionary a tokenizer call returns (`input_ids`, `attention_mask`, ...), with attribute access too."""
 
@@ -301,33 +303,7 @@ class BatchEncoding(dict):
         return self._encoding(batch_index).tokens
 
 
-def _token_id(value) -> int:
-    try:
-        return operator.index(value)  # int, a NumPy or tensor integer; never a float, even 2.0
-    except TypeError:
-        raise TypeError(f"decode takes token ids, whole numbers, got {value!r} ({type(value).__name__}); ids come "
-                        "from encode() or a model's argmax, e.g. logits.argmax(-1).tolist()") from None
-
-
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _check_text(text, what: str = "text") -> str:
-    if isinstance(text, bytes | bytearray):
-        raise TypeError(f"{what} must be a string, got bytes: {text!r:.60}; decode them first, "
-                        "e.g. text.decode('utf-8')")
-    if not isinstance(text, str):
-        raise TypeError(f"{what} must be a string, got {type(text).__name__}: {text!r:.60}")
-    surrogate = None if text.isascii() else LONE_SURROGATE.search(text)
-    if surrogate:
-        i, c = surrogate.start(), surrogate.group()
-        raise ValueError(f"{what} has a lone surrogate U+{ord(c):04X} at position {i}, which is not valid Unicode "
-                         "text (it often comes from decoding bytes with errors='surrogateescape'); "
-                         "remove it or replace it, e.g. text.encode('utf-8', 'replace').decode()")
-    return text
-
-
-# %% chapters/en/chapter2/tokenizer.ipynb cell 25
+# %% chapters/en/chapter2/tokenizer.ipynb cell 36
 class Tokenizer:
     """A tokenizer pipeline: normalizer -> pre-tokenizer -> model -> post-processor, like 🤗 tokenizers', with the
     calling conventions of 🤗 Transformers' tokenizers (`tok(texts, padding=True, return_tensors="pt")`)."""
@@ -364,6 +340,7 @@ class Tokenizer:
         self._added_pattern = re.compile("|".join(map(re.escape, contents)))
         self._added_firsts = {t[0] for t in contents}  # a text with none of these characters holds none
 
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 39
     def add_special_tokens(self, special_tokens: dict[str, str] | list[str]) -> int:
         """Add special tokens, e.g. {"mask_token": "[MASK]"} or ["<|user|>"]; returns how many are new."""
         items = special_tokens.items() if isinstance(special_tokens, dict) else [(None, t) for t in special_tokens]
@@ -406,6 +383,7 @@ class Tokenizer:
             return None  # this tokenizer has no such token, as in 🤗 Transformers
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 42
     def convert_tokens_to_ids(self, tokens: str | list[str]) -> int | list[int]:
         """Token -> id; an unknown token gives the unknown token's id (or an error if there is none)."""
         if isinstance(tokens, str):
@@ -424,6 +402,7 @@ class Tokenizer:
             return self.model.id_to_token[ids]
         return [self.convert_ids_to_tokens(int(i)) for i in ids]
 
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 48
     # --- encoding -------------------------------------------------------------------------------------------------
     def _encode_text(self, text: str) -> Encoding:
         """Tokens of one sequence, no special tokens added: split off added tokens, then normalize, split, model."""
@@ -474,26 +453,27 @@ class Tokenizer:
             return pieces
         return self.model.tokenize_word(word)
 
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 51
     def _n_added(self, is_pair: bool) -> int:
         return self.post_processor.added_tokens(is_pair) if self.post_processor else 0
 
-    def _encode_words(self, words, what: str = "text") -> Encoding:
-        """Words split beforehand (is_split_into_words=True): each word is encoded on its own, its tokens get the
-        word's index as word id, and their offsets count from the start of that word, as in 🤗 tokenizers."""
-        if isinstance(words, str | bytes | bytearray) or not isinstance(words, Iterable):
-            raise TypeError(f"with is_split_into_words=True, {what} must be a list of words (strings), got "
-                            f"{type(words).__name__}: {words!r:.60}")
-        out = Encoding()
-        for index, word in enumerate(words):
-            part = self._encode_text(_check_text(word, f"word {index} of the {what}"))
-            out.ids += part.ids
-            out.tokens += part.tokens
-            out.offsets += part.offsets
-            out.word_ids += [index] * len(part)
-        n = len(out.ids)
-        out.type_ids, out.attention_mask, out.special_tokens_mask, out.sequence_ids = [0] * n, [1] * n, [0] * n, [0] * n
+    def _finish(self, first: Encoding, second: Encoding | None, add_special_tokens: bool,
+                truncation: Truncation | None) -> Encoding:
+        if truncation is not None:
+            return self._windows(first, second, add_special_tokens, truncation, None)[0]
+        if second is not None:
+            second.type_ids = [1] * len(second)
+            second.sequence_ids = [1] * len(second)
+        if add_special_tokens and self.post_processor is not None:
+            out = self.post_processor.process(first, second)
+        else:
+            out = first if second is None else Encoding(
+                *(getattr(first, f) + getattr(second, f) for f in Encoding.__dataclass_fields__))
+        if isinstance(self.pre_tokenizer, ByteLevel) and self.pre_tokenizer.trim_offsets and self.trim_offsets:
+            _trim_offsets(out, self.pre_tokenizer.add_prefix_space)
         return out
 
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 54
     def _windows(self, first: Encoding, second: Encoding | None, add_special_tokens: bool,
                  truncation: Truncation | None, stride: int | None) -> list[Encoding]:
         """Every window of a text (or pair) too long for `truncation`, overlapping by `stride` tokens, in 🤗 tokenizers'
@@ -515,20 +495,22 @@ class Tokenizer:
         pairs += [(firsts[0], s) for s in seconds[1:]]
         return [self._finish(f, s, add_special_tokens, None) for f, s in pairs]
 
-    def _finish(self, first: Encoding, second: Encoding | None, add_special_tokens: bool,
-                truncation: Truncation | None) -> Encoding:
-        if truncation is not None:
-            return self._windows(first, second, add_special_tokens, truncation, None)[0]
-        if second is not None:
-            second.type_ids = [1] * len(second)
-            second.sequence_ids = [1] * len(second)
-        if add_special_tokens and self.post_processor is not None:
-            out = self.post_processor.process(first, second)
-        else:
-            out = first if second is None else Encoding(
-                *(getattr(first, f) + getattr(second, f) for f in Encoding.__dataclass_fields__))
-        if isinstance(self.pre_tokenizer, ByteLevel) and self.pre_tokenizer.trim_offsets and self.trim_offsets:
-            _trim_offsets(out, self.pre_tokenizer.add_prefix_space)
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 57
+    def _encode_words(self, words, what: str = "text") -> Encoding:
+        """Words split beforehand (is_split_into_words=True): each word is encoded on its own, its tokens get the
+        word's index as word id, and their offsets count from the start of that word, as in 🤗 tokenizers."""
+        if isinstance(words, str | bytes | bytearray) or not isinstance(words, Iterable):
+            raise TypeError(f"with is_split_into_words=True, {what} must be a list of words (strings), got "
+                            f"{type(words).__name__}: {words!r:.60}")
+        out = Encoding()
+        for index, word in enumerate(words):
+            part = self._encode_text(_check_text(word, f"word {index} of the {what}"))
+            out.ids += part.ids
+            out.tokens += part.tokens
+            out.offsets += part.offsets
+            out.word_ids += [index] * len(part)
+        n = len(out.ids)
+        out.type_ids, out.attention_mask, out.special_tokens_mask, out.sequence_ids = [0] * n, [1] * n, [0] * n, [0] * n
         return out
 
     def _encode(self, text, pair, add_special_tokens: bool, truncation: Truncation | None,
@@ -543,6 +525,7 @@ class Tokenizer:
             return self._windows(first, second, add_special_tokens, truncation, stride)
         return self._finish(first, second, add_special_tokens, truncation)
 
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 60
     def encode(self, text: str, pair: str | None = None, add_special_tokens: bool = True) -> Encoding:
         """Encode one text (or a pair) with this tokenizer's own truncation and padding, like 🤗 tokenizers."""
         out = self._encode(text, pair, add_special_tokens, self.truncation)
@@ -569,6 +552,73 @@ class Tokenizer:
         """The tokens of a text: "Hello there!" -> ['hello', 'there', '!'] (no special tokens unless asked)."""
         return self._encode(text, pair, add_special_tokens, None).tokens
 
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 63
+    def _call_truncation(self, truncation, max_length: int | None, padding) -> tuple[Truncation | None, int | None]:
+        """`__call__`'s truncation arguments read as 🤗 Transformers reads them: (a Truncation or None, max_length).
+
+        truncation=True means "longest_first"; a max_length alone truncates too, unless it is the length to pad to;
+        max_length defaults to the model's maximum.
+        """
+        if truncation is True or (truncation is None and max_length is not None and padding != "max_length"):
+            truncation = "longest_first"
+        if max_length is None and (truncation or padding == "max_length"):
+            max_length = self.model_max_length
+            if max_length is None:
+                raise ValueError("this tokenizer has no model_max_length: give max_length")
+        return (Truncation(max_length, truncation) if truncation else None), max_length
+
+    def _call_padding(self, encodings: list[Encoding], padding, max_length: int | None,
+                      pad_to_multiple_of: int | None) -> list[Encoding]:
+        """Pad as `__call__`'s padding argument says: True or "longest" (to the longest encoding), "max_length"
+        (to max_length), False or "do_not_pad" (not at all)."""
+        if padding is True or padding == "longest":
+            length = None
+        elif padding == "max_length":
+            length = max_length
+        elif padding in (False, None, "do_not_pad"):
+            length = -1
+        else:
+            raise ValueError(f"padding={padding!r}: use True or 'longest', 'max_length', or False")
+        if length != -1:
+            if self.pad_token is None:
+                raise ValueError("this tokenizer has no pad_token: add one with add_special_tokens({'pad_token': ...})")
+            encodings = self._pad(encodings, Padding(self.pad_token_id, self.pad_token, length=length,
+                                                     pad_to_multiple_of=pad_to_multiple_of))
+        return encodings
+
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 66
+    def _batch_encoding(self, encodings: list[Encoding], sample_mapping: list[int], batched: bool,
+                        return_tensors: str | None, return_attention_mask: bool, return_token_type_ids: bool,
+                        return_offsets_mapping: bool, return_special_tokens_mask: bool,
+                        return_overflowing_tokens: bool) -> BatchEncoding:
+        """The encodings as the columns a 🤗 Transformers tokenizer returns: lists (one text's unwrapped from the
+        batch), or PyTorch tensors with return_tensors="pt"; `sample_mapping` says which input each row is from."""
+        columns = {"input_ids": [e.ids for e in encodings]}
+        if return_token_type_ids:
+            columns["token_type_ids"] = [e.type_ids for e in encodings]
+        if return_attention_mask:
+            columns["attention_mask"] = [e.attention_mask for e in encodings]
+        if return_special_tokens_mask:
+            columns["special_tokens_mask"] = [e.special_tokens_mask for e in encodings]
+        if return_offsets_mapping:
+            columns["offset_mapping"] = [e.offsets for e in encodings]
+        if return_overflowing_tokens:
+            columns["overflow_to_sample_mapping"] = sample_mapping
+        if return_tensors == "pt":
+            lengths = {len(e) for e in encodings}
+            if len(lengths) > 1:
+                raise ValueError(f"sequences have different lengths ({min(lengths)} to {max(lengths)} tokens), so they "
+                                 "cannot form one tensor: use padding=True (and truncation=True if some are too long)")
+            columns = {k: torch.tensor(v, dtype=torch.long) for k, v in columns.items()}
+        elif return_tensors is not None:
+            raise ValueError(f"return_tensors={return_tensors!r}: course_lib supports 'pt' (PyTorch) or None")
+        elif not batched and not return_overflowing_tokens:  # windows stay a batch, even of one text
+            columns = {k: v[0] for k, v in columns.items()}
+        result = BatchEncoding(columns)
+        result.encodings = encodings
+        return result
+
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 69
     def __call__(self, text, text_pair=None, padding=False, truncation=None, max_length: int | None = None,
                  return_tensors: str | None = None, add_special_tokens: bool = True,
                  return_attention_mask: bool = True, return_token_type_ids: bool = True,
@@ -603,13 +653,7 @@ class Tokenizer:
         else:
             pairs = [None] * len(texts)
 
-        if truncation is True or (truncation is None and max_length is not None and padding != "max_length"):
-            truncation = "longest_first"
-        if max_length is None and (truncation or padding == "max_length"):
-            max_length = self.model_max_length
-            if max_length is None:
-                raise ValueError("this tokenizer has no model_max_length: give max_length")
-        trunc = Truncation(max_length, truncation) if truncation else None
+        trunc, max_length = self._call_truncation(truncation, max_length, padding)
 
         encodings, sample_mapping = [], []
         for i, (t, p) in enumerate(zip(texts, pairs)):
@@ -620,45 +664,12 @@ class Tokenizer:
             encodings += rows
             sample_mapping += [i] * len(rows)
 
-        if padding is True or padding == "longest":
-            length = None
-        elif padding == "max_length":
-            length = max_length
-        elif padding in (False, None, "do_not_pad"):
-            length = -1
-        else:
-            raise ValueError(f"padding={padding!r}: use True or 'longest', 'max_length', or False")
-        if length != -1:
-            if self.pad_token is None:
-                raise ValueError("this tokenizer has no pad_token: add one with add_special_tokens({'pad_token': ...})")
-            encodings = self._pad(encodings, Padding(self.pad_token_id, self.pad_token, length=length,
-                                                     pad_to_multiple_of=pad_to_multiple_of))
+        encodings = self._call_padding(encodings, padding, max_length, pad_to_multiple_of)
+        return self._batch_encoding(encodings, sample_mapping, batched, return_tensors, return_attention_mask,
+                                    return_token_type_ids, return_offsets_mapping, return_special_tokens_mask,
+                                    return_overflowing_tokens)
 
-        columns = {"input_ids": [e.ids for e in encodings]}
-        if return_token_type_ids:
-            columns["token_type_ids"] = [e.type_ids for e in encodings]
-        if return_attention_mask:
-            columns["attention_mask"] = [e.attention_mask for e in encodings]
-        if return_special_tokens_mask:
-            columns["special_tokens_mask"] = [e.special_tokens_mask for e in encodings]
-        if return_offsets_mapping:
-            columns["offset_mapping"] = [e.offsets for e in encodings]
-        if return_overflowing_tokens:
-            columns["overflow_to_sample_mapping"] = sample_mapping
-        if return_tensors == "pt":
-            lengths = {len(e) for e in encodings}
-            if len(lengths) > 1:
-                raise ValueError(f"sequences have different lengths ({min(lengths)} to {max(lengths)} tokens), so they "
-                                 "cannot form one tensor: use padding=True (and truncation=True if some are too long)")
-            columns = {k: torch.tensor(v, dtype=torch.long) for k, v in columns.items()}
-        elif return_tensors is not None:
-            raise ValueError(f"return_tensors={return_tensors!r}: course_lib supports 'pt' (PyTorch) or None")
-        elif not batched and not return_overflowing_tokens:  # windows stay a batch, even of one text
-            columns = {k: v[0] for k, v in columns.items()}
-        result = BatchEncoding(columns)
-        result.encodings = encodings
-        return result
-
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 75
     # --- decoding -------------------------------------------------------------------------------------------------
     def decode(self, ids, skip_special_tokens: bool = False) -> str:
         """Ids back to text; with skip_special_tokens, [CLS], [SEP], [PAD] and the like are left out."""
@@ -676,6 +687,7 @@ class Tokenizer:
     def batch_decode(self, batch, skip_special_tokens: bool = False) -> list[str]:
         return [self.decode(ids, skip_special_tokens) for ids in batch]
 
+    # %% chapters/en/chapter2/tokenizer.ipynb cell 78
     # --- files ----------------------------------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, name_or_path, revision: str | None = None) -> "Tokenizer":
@@ -689,3 +701,31 @@ class Tokenizer:
         from course_lib.tokenizer_json import save_tokenizer
 
         save_tokenizer(self, folder)
+
+
+# %% chapters/en/chapter2/tokenizer.ipynb cell 45
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_text(text, what: str = "text") -> str:
+    if isinstance(text, bytes | bytearray):
+        raise TypeError(f"{what} must be a string, got bytes: {text!r:.60}; decode them first, "
+                        "e.g. text.decode('utf-8')")
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a string, got {type(text).__name__}: {text!r:.60}")
+    surrogate = None if text.isascii() else LONE_SURROGATE.search(text)
+    if surrogate:
+        i, c = surrogate.start(), surrogate.group()
+        raise ValueError(f"{what} has a lone surrogate U+{ord(c):04X} at position {i}, which is not valid Unicode "
+                         "text (it often comes from decoding bytes with errors='surrogateescape'); "
+                         "remove it or replace it, e.g. text.encode('utf-8', 'replace').decode()")
+    return text
+
+
+# %% chapters/en/chapter2/tokenizer.ipynb cell 72
+def _token_id(value) -> int:
+    try:
+        return operator.index(value)  # int, a NumPy or tensor integer; never a float, even 2.0
+    except TypeError:
+        raise TypeError(f"decode takes token ids, whole numbers, got {value!r} ({type(value).__name__}); ids come "
+                        "from encode() or a model's argmax, e.g. logits.argmax(-1).tolist()") from None
