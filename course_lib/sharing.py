@@ -57,7 +57,7 @@ def prepare_upload(folder: str | Path, model, tokenizer=None, card: str | None =
     return sorted(p.name for p in folder.iterdir() if p.is_file())
 
 
-# %% chapters/en/chapter9/sharing.ipynb cell 25
+# %% chapters/en/chapter9/sharing.ipynb cell 30
 def _redact(text: str, token: str | None) -> str:
     text = text.replace(token, "hf_***") if token else text
     return re.sub(r"hf_[A-Za-z0-9]{8,}", "hf_***", text)  # any token-looking string
