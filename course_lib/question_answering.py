@@ -242,12 +242,6 @@ def squad_metrics(predictions: list[dict], references: list[dict]) -> dict[str, 
 
 
 # %% chapters/en/chapter11/question_answering.ipynb cell 63
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return value
-
-
 class QuestionAnsweringPipeline(Pipeline):
     """`pipeline("question-answering")`: the span of `context` that answers `question`, with its probability.
 
@@ -259,6 +253,61 @@ class QuestionAnsweringPipeline(Pipeline):
 
     model_class = AutoModelForQuestionAnswering
 
+    @staticmethod
+    def _window_spans(start_logits, end_logits, sequence_ids, top_k, max_answer_len):
+        """The `top_k` spans (probability, start, end) of one window, and the [CLS] (no-answer) probability."""
+        context = torch.tensor([s == 1 for s in sequence_ids])
+        allowed = context.clone()
+        allowed[0] = True  # [CLS] takes part in the softmax (the no-answer score), but is not a span
+        start = start_logits.masked_fill(~allowed, -10000.0).softmax(-1)  # (T,)
+        end = end_logits.masked_fill(~allowed, -10000.0).softmax(-1)
+        null = (start[0] * end[0]).item()
+        scores = start[:, None] * end[None, :]  # (T, T): P(start) x P(end)
+        length = torch.arange(len(sequence_ids))[None, :] - torch.arange(len(sequence_ids))[:, None]  # end - start
+        valid = context[:, None] & context[None, :] & (length >= 0) & (length < max_answer_len)
+        scores = scores.masked_fill(~valid, -1.0)  # only spans inside the context, end >= start, not too long
+        best = scores.flatten().topk(min(top_k, scores.numel()))
+        n = scores.shape[1]
+        spans = [(v, i // n, i % n) for v, i in zip(best.values.tolist(), best.indices.tolist()) if v >= 0]
+        return spans, null
+
+    # %% chapters/en/chapter11/question_answering.ipynb cell 67
+    def _answer(self, question, context, top_k, max_answer_len, doc_stride, max_seq_len, impossible, align):
+        n_question = len(self.tokenizer(question, add_special_tokens=False)["input_ids"])
+        # the question, [CLS] and [SEP]s: what every window holds besides its piece of the context
+        fixed = len(self.tokenizer(question, ".")["input_ids"]) - len(self.tokenizer(".", add_special_tokens=False)["input_ids"])
+        room = max_seq_len - fixed
+        if room <= doc_stride:
+            raise ValueError(f"the question has {n_question} tokens: with max_seq_len={max_seq_len} that leaves "
+                             f"{room} context tokens per window, not more than doc_stride={doc_stride}; use a shorter "
+                             f"question, a larger max_seq_len (at most {self.max_length}) or a smaller doc_stride")
+        enc = self.tokenizer(question, context, truncation="only_second", max_length=max_seq_len, stride=doc_stride,
+                             return_overflowing_tokens=True, return_offsets_mapping=True, padding="longest")
+        candidates, null_score = [], 1e6
+        for b in range(0, len(enc["input_ids"]), self.batch_size):
+            rows = range(b, min(b + self.batch_size, len(enc["input_ids"])))
+            batch = {k: torch.tensor([enc[k][i] for i in rows], device=self.device) for k in WINDOW_KEYS}
+            with torch.no_grad():
+                out = self.model(**batch)
+            for j, i in enumerate(rows):
+                spans, null = self._window_spans(out.start_logits[j].float().cpu(), out.end_logits[j].float().cpu(),
+                                                 enc.sequence_ids(i), top_k, max_answer_len)
+                null_score = min(null_score, null)
+                offsets, word_ids = enc["offset_mapping"][i], enc.word_ids(i)
+                for score, s, e in spans:
+                    start_char, end_char = offsets[s][0], offsets[e][1]
+                    if align:  # widen to whole words: the first character of s's word to the last of e's
+                        start_char = min(offsets[k][0] for k in range(s + 1) if word_ids[k] == word_ids[s]
+                                         and enc.sequence_ids(i)[k] == 1)
+                        end_char = max(offsets[k][1] for k in range(e, len(offsets)) if word_ids[k] == word_ids[e]
+                                       and enc.sequence_ids(i)[k] == 1)
+                    candidates.append({"score": score, "start": start_char, "end": end_char,
+                                       "answer": context[start_char:end_char]})
+        if impossible:
+            candidates.append({"score": null_score, "start": 0, "end": 0, "answer": ""})
+        return sorted(candidates, key=lambda a: a["score"], reverse=True)[:top_k]
+
+    # %% chapters/en/chapter11/question_answering.ipynb cell 71
     def _inputs(self, args, question, context) -> tuple[list[tuple[str, str]], bool]:
         """Every accepted way of asking, as a list of (question, context) pairs, and whether one was asked."""
         if args:
@@ -298,6 +347,7 @@ class QuestionAnsweringPipeline(Pipeline):
                     raise ValueError(f"{name} {i} is empty: there is nothing to {'answer' if name == 'question' else 'search'}")
         return pairs, single
 
+    # %% chapters/en/chapter11/question_answering.ipynb cell 78
     def __call__(self, *args, question=None, context=None, top_k: int = 1, max_answer_len: int = 15,
                  doc_stride: int = 128, max_seq_len: int = 384, handle_impossible_answer: bool = False,
                  align_to_words: bool = True):
@@ -314,58 +364,13 @@ class QuestionAnsweringPipeline(Pipeline):
             answers.append(found[0] if top_k == 1 else found)
         return answers[0] if single else answers
 
-    def _answer(self, question, context, top_k, max_answer_len, doc_stride, max_seq_len, impossible, align):
-        n_question = len(self.tokenizer(question, add_special_tokens=False)["input_ids"])
-        # the question, [CLS] and [SEP]s: what every window holds besides its piece of the context
-        fixed = len(self.tokenizer(question, ".")["input_ids"]) - len(self.tokenizer(".", add_special_tokens=False)["input_ids"])
-        room = max_seq_len - fixed
-        if room <= doc_stride:
-            raise ValueError(f"the question has {n_question} tokens: with max_seq_len={max_seq_len} that leaves "
-                             f"{room} context tokens per window, not more than doc_stride={doc_stride}; use a shorter "
-                             f"question, a larger max_seq_len (at most {self.max_length}) or a smaller doc_stride")
-        enc = self.tokenizer(question, context, truncation="only_second", max_length=max_seq_len, stride=doc_stride,
-                             return_overflowing_tokens=True, return_offsets_mapping=True, padding="longest")
-        candidates, null_score = [], 1e6
-        for b in range(0, len(enc["input_ids"]), self.batch_size):
-            rows = range(b, min(b + self.batch_size, len(enc["input_ids"])))
-            batch = {k: torch.tensor([enc[k][i] for i in rows], device=self.device) for k in WINDOW_KEYS}
-            with torch.no_grad():
-                out = self.model(**batch)
-            for j, i in enumerate(rows):
-                spans, null = self._window_spans(out.start_logits[j].float().cpu(), out.end_logits[j].float().cpu(),
-                                                 enc.sequence_ids(i), top_k, max_answer_len)
-                null_score = min(null_score, null)
-                offsets, word_ids = enc["offset_mapping"][i], enc.word_ids(i)
-                for score, s, e in spans:
-                    start_char, end_char = offsets[s][0], offsets[e][1]
-                    if align:  # widen to whole words: the first character of s's word to the last of e's
-                        start_char = min(offsets[k][0] for k in range(s + 1) if word_ids[k] == word_ids[s]
-                                         and enc.sequence_ids(i)[k] == 1)
-                        end_char = max(offsets[k][1] for k in range(e, len(offsets)) if word_ids[k] == word_ids[e]
-                                       and enc.sequence_ids(i)[k] == 1)
-                    candidates.append({"score": score, "start": start_char, "end": end_char,
-                                       "answer": context[start_char:end_char]})
-        if impossible:
-            candidates.append({"score": null_score, "start": 0, "end": 0, "answer": ""})
-        return sorted(candidates, key=lambda a: a["score"], reverse=True)[:top_k]
 
-    @staticmethod
-    def _window_spans(start_logits, end_logits, sequence_ids, top_k, max_answer_len):
-        """The `top_k` spans (probability, start, end) of one window, and the [CLS] (no-answer) probability."""
-        context = torch.tensor([s == 1 for s in sequence_ids])
-        allowed = context.clone()
-        allowed[0] = True  # [CLS] takes part in the softmax (the no-answer score), but is not a span
-        start = start_logits.masked_fill(~allowed, -10000.0).softmax(-1)  # (T,)
-        end = end_logits.masked_fill(~allowed, -10000.0).softmax(-1)
-        null = (start[0] * end[0]).item()
-        scores = start[:, None] * end[None, :]  # (T, T): P(start) x P(end)
-        length = torch.arange(len(sequence_ids))[None, :] - torch.arange(len(sequence_ids))[:, None]  # end - start
-        valid = context[:, None] & context[None, :] & (length >= 0) & (length < max_answer_len)
-        scores = scores.masked_fill(~valid, -1.0)  # only spans inside the context, end >= start, not too long
-        best = scores.flatten().topk(min(top_k, scores.numel()))
-        n = scores.shape[1]
-        spans = [(v, i // n, i % n) for v, i in zip(best.values.tolist(), best.indices.tolist()) if v >= 0]
-        return spans, null
+# %% chapters/en/chapter11/question_answering.ipynb cell 75
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return value
 
 
+# %% chapters/en/chapter11/question_answering.ipynb cell 81
 register_task("question-answering", QuestionAnsweringPipeline)

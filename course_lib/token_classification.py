@@ -305,6 +305,7 @@ def _strategy(name) -> str:
     return name.lower()
 
 
+# %% chapters/en/chapter11/token_classification.ipynb cell 81
 class TokenClassificationPipeline(Pipeline):
     """Named entities (or any label per token) in raw text, answering as 🤗 Transformers' token-classification
     pipeline does.
@@ -334,6 +335,7 @@ class TokenClassificationPipeline(Pipeline):
                     results[i] = logits[row, :len(encodings[i])].softmax(-1).cpu()
         return results
 
+    # %% chapters/en/chapter11/token_classification.ipynb cell 85
     def answer(self, text: str, encoding, probabilities, strategy: str, ignore_labels: Sequence[str]) -> list[dict]:
         """The answers for one text: steps 1, 2 and 3 as the strategy asks, then the ignored labels left out."""
         unk = self.tokenizer.unk_token_id if self.tokenizer.unk_token is not None else None
@@ -345,6 +347,7 @@ class TokenClassificationPipeline(Pipeline):
         words = tokens if strategy == "simple" else word_predictions(tokens, strategy, self.id2label, decode)
         return [e for e in group_entities(words, decode) if e["entity_group"] not in ignore_labels]
 
+    # %% chapters/en/chapter11/token_classification.ipynb cell 89
     def __call__(self, inputs, batch_size: int | None = None, aggregation_strategy: str | None = None,
                  ignore_labels: Sequence[str] | None = None):
         single = isinstance(inputs, str)
@@ -367,5 +370,6 @@ class TokenClassificationPipeline(Pipeline):
         return answers[0] if single else answers
 
 
+# %% chapters/en/chapter11/token_classification.ipynb cell 92
 register_task("token-classification", TokenClassificationPipeline)
 register_task("ner", TokenClassificationPipeline)
