@@ -115,6 +115,7 @@ def process(scores, ids, cur_len: int, s: dict, config):
     return scores.log_softmax(-1) if s["renormalize_logits"] else scores
 
 
+# %% chapters/en/chapter10/beam_search.ipynb cell 24
 @torch.no_grad()
 def generate(model, input_ids, attention_mask=None, generator=None, use_cache: bool = True, **settings):
     """Translate (summarise, ...) a batch of sources: greedy (the default), sampling (do_sample=True) or beam
@@ -151,12 +152,13 @@ def generate(model, input_ids, attention_mask=None, generator=None, use_cache: b
     return ids
 
 
-# %% chapters/en/chapter10/beam_search.ipynb cell 25
+# %% chapters/en/chapter10/beam_search.ipynb cell 29
 def _gather(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """t (B, N, ...) indexed along N by index (B, M)."""
     return t.gather(1, index.view(*index.shape, *([1] * (t.dim() - 2))).expand(*index.shape, *t.shape[2:]))
 
 
+# %% chapters/en/chapter10/beam_search.ipynb cell 32
 def beam_search(model, encoder_outputs, attention_mask, s: dict, use_cache: bool = True) -> torch.Tensor:
     """Keep the `num_beams` most likely partial translations of each source; a hypothesis that ends is scored by
     its log-probability divided by its length ** length_penalty. 🤗 Transformers' algorithm, step for step."""

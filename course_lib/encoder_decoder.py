@@ -90,6 +90,7 @@ class BartConfig(PretrainedConfig):
     def initializer_range(self) -> float:  # the name PreTrainedModel._init_weights reads
         return self.init_std
 
+    # %% chapters/en/chapter10/encoder_decoder.ipynb cell 17
     def validate(self, source: str = "config") -> None:
         positive(self, source, "vocab_size", "d_model", "encoder_layers", "decoder_layers", "encoder_attention_heads",
                  "decoder_attention_heads", "encoder_ffn_dim", "decoder_ffn_dim", "max_position_embeddings")
@@ -105,6 +106,7 @@ class BartConfig(PretrainedConfig):
                                   f"(0 to {self.vocab_size - 1})")
 
 
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 20
 @dataclass(repr=False)
 class MarianConfig(BartConfig):
     """The original Transformer, as Marian NMT (and the opus-mt translators) build it: sinusoidal positions, no
@@ -132,7 +134,7 @@ class MarianConfig(BartConfig):
 CONFIGS.update(bart=BartConfig, marian=MarianConfig)
 
 
-# %% chapters/en/chapter10/encoder_decoder.ipynb cell 16
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 23
 class EncoderLayer(nn.Module):
     """Post-LN, as in the 2017 paper: x = norm(x + attention(x)), then x = norm(x + feed_forward(x))."""
 
@@ -153,6 +155,7 @@ class EncoderLayer(nn.Module):
         return self.final_layer_norm(x + self.dropout(h)), weights
 
 
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 26
 class DecoderLayer(nn.Module):
     """Three sub-layers, each post-LN: causal self-attention, cross-attention over the source, feed-forward."""
 
@@ -179,7 +182,7 @@ class DecoderLayer(nn.Module):
         return self.final_layer_norm(x + self.dropout(h)), (self_kv, cross_kv), (self_weights, cross_weights)
 
 
-# %% chapters/en/chapter10/encoder_decoder.ipynb cell 23
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 35
 def marian_positions(n_positions: int, dim: int) -> torch.Tensor:
     """Chapter 3's sinusoids laid out as Marian lays them: every sine first, then every cosine (not interleaved)."""
     position = torch.arange(n_positions, dtype=torch.float64)[:, None]
@@ -188,7 +191,7 @@ def marian_positions(n_positions: int, dim: int) -> torch.Tensor:
     return torch.cat([angles.sin(), angles.cos()[:, : dim // 2]], dim=1).float()
 
 
-# %% chapters/en/chapter10/encoder_decoder.ipynb cell 26
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 38
 class Seq2SeqStack(nn.Module):
     """What the encoder and the decoder share: token embeddings (the model's shared table, scaled by sqrt(d_model)
     if the config says so) plus positions, the embedding layer norm (BART), dropout, then a stack of layers."""
@@ -219,6 +222,7 @@ class Seq2SeqStack(nn.Module):
         return self.dropout(x)
 
 
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 41
 class Seq2SeqEncoder(Seq2SeqStack):
     """Reads the whole source at once: every token attends to every other (padding excepted)."""
 
@@ -237,6 +241,7 @@ class Seq2SeqEncoder(Seq2SeqStack):
         return ModelOutput(last_hidden_state=x, attentions=tuple(attentions) if output_attentions else None)
 
 
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 44
 class Seq2SeqDecoder(Seq2SeqStack):
     """Writes the target one token at a time: causal self-attention over the target so far, cross-attention over
     the encoder's output. The cache holds, per layer, the target's keys and values so far and the source's."""
@@ -265,7 +270,7 @@ class Seq2SeqDecoder(Seq2SeqStack):
                            attentions=tuple(attentions) if output_attentions else None)
 
 
-# %% chapters/en/chapter10/encoder_decoder.ipynb cell 28
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 47
 def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
     """Teacher forcing: the decoder reads the target shifted one place right, after the start token, and predicts
     it unshifted: at each position, the next target token from the true ones before it. -100 (ignored) reads as pad."""
@@ -275,7 +280,7 @@ def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_to
     return shifted
 
 
-# %% chapters/en/chapter10/encoder_decoder.ipynb cell 35
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 54
 GENERATION_CONFIG = "generation_config.json"
 
 
@@ -326,6 +331,7 @@ class Seq2SeqModel(PreTrainedModel):
                                                          encoding="utf-8")
         return path
 
+    # %% chapters/en/chapter10/encoder_decoder.ipynb cell 57
     def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
                 encoder_outputs=None, past_key_values=None, use_cache: bool = False, labels=None,
                 output_attentions: bool = False) -> ModelOutput:
@@ -348,6 +354,7 @@ class Seq2SeqModel(PreTrainedModel):
         return out
 
 
+# %% chapters/en/chapter10/encoder_decoder.ipynb cell 60
 class BartForConditionalGeneration(Seq2SeqModel):
     """BART (and distilBART, the default summarizers): learned positions, a layer norm on the embeddings."""
 

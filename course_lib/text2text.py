@@ -39,6 +39,7 @@ class Text2TextGenerationPipeline(Pipeline):
                             f"the settings are {', '.join(GENERATION_SETTINGS)}")
         return settings
 
+    # %% chapters/en/chapter10/pipelines.ipynb cell 10
     def _forward(self, batch):
         return generate(self.model, batch["input_ids"], batch["attention_mask"],
                         **(self.generation | self._call_settings))
@@ -48,6 +49,7 @@ class Text2TextGenerationPipeline(Pipeline):
         texts = [t.strip() for t in self.tokenizer.batch_decode(outputs.tolist(), skip_special_tokens=True)]
         return [[{self.answer_key: t} for t in texts[i:i + per_text]] for i in range(0, len(texts), per_text)]
 
+    # %% chapters/en/chapter10/pipelines.ipynb cell 13
     def __call__(self, inputs, batch_size: int | None = None, **settings):
         self._call_settings = self._check(settings)
         single = isinstance(inputs, str)
@@ -62,13 +64,14 @@ class Text2TextGenerationPipeline(Pipeline):
         elif single and not inputs.strip():
             results = [[{self.answer_key: ""}] * (self.generation | settings).get("num_return_sequences", 1)]
         else:
-            results = super().__call__(inputs, batch_size)  # checks the inputs and says what is wrong
+            results = Pipeline.__call__(self, inputs, batch_size)  # checks the inputs and says what is wrong
             results = [results] if single else results
         if single:
             return results[0]
         return [r[0] for r in results] if all(len(r) == 1 for r in results) else results
 
 
+# %% chapters/en/chapter10/pipelines.ipynb cell 16
 class TranslationPipeline(Text2TextGenerationPipeline):
     """`pipeline("translation")` (and "translation_de_to_en", ...): answers {"translation_text": ...}. The
     language pair is the model's: the course's translator reads German and writes English."""
