@@ -31,6 +31,39 @@ def _merge_in_word(word: list[int], a: int, b: int, new: int) -> list[tuple[tupl
 
 
 # %% chapters/en/chapter2/fast_bpe.ipynb cell 13
+def _add_token(token: str, token_to_id: dict[str, int], id_to_token: list[str]) -> int:
+    """The id of `token`, which gets the next free id if it is new."""
+    if token not in token_to_id:
+        token_to_id[token] = len(id_to_token)
+        id_to_token.append(token)
+    return token_to_id[token]
+
+
+def _initial_vocabulary(word_counts: dict[str, int], alphabet=(), special_tokens=()) -> tuple[dict[str, int], list[str]]:
+    """(token -> id, id -> token) before any merge: the special tokens, then the characters, by code point."""
+    token_to_id: dict[str, int] = {}
+    id_to_token: list[str] = []
+    for token in special_tokens:  # 1. special tokens first: ids 0, 1, ...
+        _add_token(token, token_to_id, id_to_token)
+    for char in sorted(set(alphabet) | {c for word in word_counts for c in word}):  # 2. the alphabet, by code point
+        _add_token(char, token_to_id, id_to_token)
+    return token_to_id, id_to_token
+
+
+# %% chapters/en/chapter2/fast_bpe.ipynb cell 16
+def _count_pairs(words: list[list[int]], counts: list[int]) -> tuple[dict[tuple[int, int], int],
+                                                                    dict[tuple[int, int], set[int]]]:
+    """The count of every adjacent pair, each word weighted by its count, and the set of words it occurs in."""
+    pair_counts: dict[tuple[int, int], int] = defaultdict(int)
+    where: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for i, word in enumerate(words):
+        for pair in zip(word, word[1:]):
+            pair_counts[pair] += counts[i]
+            where[pair].add(i)
+    return pair_counts, where
+
+
+# %% chapters/en/chapter2/fast_bpe.ipynb cell 19
 def train_bpe(word_counts: dict[str, int], vocab_size: int, alphabet=(), special_tokens=(),
               min_frequency: int = 0) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """Learn BPE merges with incremental pair counts: the same vocabulary and merges as 🤗 `BpeTrainer`.
@@ -40,28 +73,10 @@ def train_bpe(word_counts: dict[str, int], vocab_size: int, alphabet=(), special
     A heap gives the most frequent pair (ties: the smallest pair of ids); its counts may be out of date, so a popped
     entry whose count changed since it was pushed goes back with its current count (a "lazy" heap).
     """
-    id_to_token: list[str] = []
-    token_to_id: dict[str, int] = {}
-
-    def add(token: str) -> int:
-        if token not in token_to_id:
-            token_to_id[token] = len(id_to_token)
-            id_to_token.append(token)
-        return token_to_id[token]
-
-    for token in special_tokens:  # 1. special tokens first: ids 0, 1, ...
-        add(token)
-    for char in sorted(set(alphabet) | {c for word in word_counts for c in word}):  # 2. the alphabet, by code point
-        add(char)
+    token_to_id, id_to_token = _initial_vocabulary(word_counts, alphabet, special_tokens)
     words = [[token_to_id[c] for c in word] for word in word_counts]  # 3. every distinct word once, with its count
     counts = list(word_counts.values())
-
-    pair_counts: dict[tuple[int, int], int] = defaultdict(int)  # 4. count every pair, note where it occurs
-    where: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for i, word in enumerate(words):
-        for pair in zip(word, word[1:]):
-            pair_counts[pair] += counts[i]
-            where[pair].add(i)
+    pair_counts, where = _count_pairs(words, counts)  # 4. count every pair, note where it occurs
     # Heap entries: (-count, pair, tie-breaker, words to update). heapq pops the smallest, so the largest count
     # comes first and, among equal counts, the smallest pair.
     heap = [(-pair_counts[pair], pair, n, positions) for n, (pair, positions) in enumerate(where.items())]
@@ -77,7 +92,7 @@ def train_bpe(word_counts: dict[str, int], vocab_size: int, alphabet=(), special
             continue
         if pair_counts[pair] < 1 or pair_counts[pair] < min_frequency:
             break
-        new_id = add(id_to_token[pair[0]] + id_to_token[pair[1]])
+        new_id = _add_token(id_to_token[pair[0]] + id_to_token[pair[1]], token_to_id, id_to_token)
         merges.append((pair, new_id))
         new_where: dict[tuple[int, int], set[int]] = defaultdict(set)
         for i in positions:
@@ -97,7 +112,7 @@ def train_bpe(word_counts: dict[str, int], vocab_size: int, alphabet=(), special
     return token_to_id, [(id_to_token[a], id_to_token[b]) for a, b in ordered]
 
 
-# %% chapters/en/chapter2/fast_bpe.ipynb cell 25
+# %% chapters/en/chapter2/fast_bpe.ipynb cell 33
 BYTE_TO_CHAR = bytes_to_unicode()
 
 
@@ -109,7 +124,7 @@ def byte_level_words(text: str) -> list[str]:
     return ["".join(BYTE_TO_CHAR[b] for b in word.encode("utf-8")) for word in pre_tokenize_gpt2(text)]
 
 
-# %% chapters/en/chapter2/fast_bpe.ipynb cell 26
+# %% chapters/en/chapter2/fast_bpe.ipynb cell 34
 class BPE:
     """A BPE model: a vocabulary and ranked merges, applied lowest rank first to each word (as GPT-2 does)."""
 
@@ -129,6 +144,7 @@ class BPE:
         self.unk_token = unk_token
         self.cache: dict[str, list[int]] = {}
 
+    # %% chapters/en/chapter2/fast_bpe.ipynb cell 37
     def _merge(self, ids: list[int]) -> list[int]:
         while len(ids) > 1:
             # The adjacent pair with the lowest rank; None when no pair can be merged.
@@ -147,6 +163,7 @@ class BPE:
             ids = merged
         return ids
 
+    # %% chapters/en/chapter2/fast_bpe.ipynb cell 40
     def _merge_long(self, ids: list[int]) -> list[int]:
         """The same merges for a long word in O(n log n): a heap of (rank, position) and a linked list of symbols.
 
@@ -172,6 +189,7 @@ class BPE:
                 heapq.heappush(heap, (self.ranks[(ids[prv[i]], ids[i])][0], prv[i]))
         return [t for t, keep in zip(ids, alive) if keep]
 
+    # %% chapters/en/chapter2/fast_bpe.ipynb cell 43
     def tokenize_word(self, word: str) -> list[int]:
         """The ids of one pre-tokenized word, cached: words repeat, so most are looked up, not merged."""
         ids = self.cache.get(word)

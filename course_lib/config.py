@@ -16,26 +16,6 @@ from course_lib.hub import snapshot_folder
 
 
 # %% chapters/en/chapter4/config.ipynb cell 5
-class ConfigError(ValueError):
-    """A config.json that does not describe the architecture asked for; the message says which field and why."""
-
-
-def read_json(path):
-    """What a JSON file holds; a file that is not JSON gets an error that names it."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path} is not valid JSON ({e.msg}, line {e.lineno}, column {e.colno}): "
-                          "fix it, or save the configuration again with save_pretrained") from None
-
-
-def positive(config, source: str, *names: str) -> None:
-    """Sizes and counts must be at least 1: a zero or negative one would only fail deep inside the model."""
-    for name in names:
-        if getattr(config, name) < 1:
-            raise ConfigError(f"{source}: {name}={getattr(config, name)}, but it must be a positive whole number")
-
-
 @dataclass
 class PretrainedConfig:
     """What every model configuration shares: reading and writing 🤗 Transformers' config.json."""
@@ -61,6 +41,7 @@ class PretrainedConfig:
         path.write_text(self.to_json_string(), encoding="utf-8")
         return path
 
+    # %% chapters/en/chapter4/config.ipynb cell 12
     @classmethod
     def from_dict(cls, data: dict, source: str = "config") -> "PretrainedConfig":
         """Build a config from a dict, checking `model_type` and the type of every known field."""
@@ -98,6 +79,7 @@ class PretrainedConfig:
     def validate(self, source: str = "config") -> None:
         """Check values that would otherwise fail deep inside the model."""
 
+    # %% chapters/en/chapter4/config.ipynb cell 15
     @classmethod
     def from_pretrained(cls, name_or_path, revision: str | None = None) -> "PretrainedConfig":
         """Read config.json from a folder, a file, or a Hub repository id."""
@@ -111,7 +93,28 @@ class PretrainedConfig:
         return cls.from_dict(read_json(path), str(path))
 
 
-# %% chapters/en/chapter4/config.ipynb cell 7
+# %% chapters/en/chapter4/config.ipynb cell 9
+class ConfigError(ValueError):
+    """A config.json that does not describe the architecture asked for; the message says which field and why."""
+
+
+def read_json(path):
+    """What a JSON file holds; a file that is not JSON gets an error that names it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path} is not valid JSON ({e.msg}, line {e.lineno}, column {e.colno}): "
+                          "fix it, or save the configuration again with save_pretrained") from None
+
+
+# %% chapters/en/chapter4/config.ipynb cell 18
+def positive(config, source: str, *names: str) -> None:
+    """Sizes and counts must be at least 1: a zero or negative one would only fail deep inside the model."""
+    for name in names:
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{source}: {name}={getattr(config, name)}, but it must be a positive whole number")
+
+
 @dataclass(repr=False)
 class BertConfig(PretrainedConfig):
     """A BERT-style encoder. The defaults are BERT-base's; MiniLM's config.json makes it 6 layers of 384."""
@@ -145,7 +148,7 @@ class BertConfig(PretrainedConfig):
             raise ConfigError(f"{source}: classifier_pooling={self.classifier_pooling!r}; choose 'cls' or 'mean'")
 
 
-# %% chapters/en/chapter4/config.ipynb cell 8
+# %% chapters/en/chapter4/config.ipynb cell 19
 @dataclass(repr=False)
 class GPT2Config(PretrainedConfig):
     """A GPT-2-style decoder. The defaults are GPT-2 small's (124M parameters)."""
@@ -178,7 +181,7 @@ class GPT2Config(PretrainedConfig):
                               f"course_lib knows {', '.join(ACTIVATIONS)}")
 
 
-# %% chapters/en/chapter4/config.ipynb cell 9
+# %% chapters/en/chapter4/config.ipynb cell 20
 ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "swish", "silu")
 
 

@@ -19,7 +19,7 @@ from course_lib.config import CONFIGS, LATER_CONFIGS, ConfigError, PretrainedCon
 from course_lib.hub import snapshot_folder
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 11
+# %% chapters/en/chapter4/modeling.ipynb cell 15
 def activation(name: str) -> nn.Module:
     """The feed-forward non-linearity a config names: "gelu" (exact, BERT), "gelu_new" (tanh approximation, GPT-2),
     "relu" (the 2017 Transformer), "swish" or "silu" (x times its sigmoid: the opus-mt translators)."""
@@ -31,7 +31,7 @@ def activation(name: str) -> nn.Module:
     return choices[name]()
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 12
+# %% chapters/en/chapter4/modeling.ipynb cell 16
 class CheckpointError(ValueError):
     """Weights that do not fit the model, or a weights file that cannot be read; the message names the tensors."""
 
@@ -64,7 +64,7 @@ class LoadingReport:
     mismatched: list[str] = field(default_factory=list)  # same name, different shape
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 13
+# %% chapters/en/chapter4/modeling.ipynb cell 17
 def check_input_ids(input_ids, vocab_size: int, max_positions: int, past_length: int = 0) -> torch.Tensor:
     """input_ids must be integer token ids of shape (batch, sequence), in the vocabulary, and fit the positions."""
     if not isinstance(input_ids, torch.Tensor):
@@ -99,7 +99,7 @@ def check_attention_mask(attention_mask, shape: tuple[int, int]) -> torch.Tensor
     return attention_mask
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 19
+# %% chapters/en/chapter4/modeling.ipynb cell 23
 WEIGHTS = "model.safetensors"
 
 
@@ -139,7 +139,7 @@ class PreTrainedModel(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())  # shared (tied) tensors count once
 
-    # --- loading --------------------------------------------------------------------------------------------------
+    # %% chapters/en/chapter4/modeling.ipynb cell 27
     def load_checkpoint(self, state: dict[str, torch.Tensor], source: str = "checkpoint") -> LoadingReport:
         """Copy tensors into parameters of the same name; report what is missing, unexpected or mis-shaped."""
         own = dict(self.state_dict())
@@ -170,6 +170,7 @@ class PreTrainedModel(nn.Module):
         self.tie_weights()
         return report
 
+    # %% chapters/en/chapter4/modeling.ipynb cell 31
     @classmethod
     def from_pretrained(cls, name_or_path, revision: str | None = None, config: PretrainedConfig | None = None):
         """Load config.json and model.safetensors from a folder or a Hub repository; report what did not match.
@@ -221,7 +222,7 @@ class PreTrainedModel(nn.Module):
         return path
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 25
+# %% chapters/en/chapter4/modeling.ipynb cell 37
 # model_type -> (module, class name) per task; the architectures' notebooks write the modules.
 AUTO = {
     "AutoModel": {"bert": ("course_lib.bert", "BertModel"), "gpt2": ("course_lib.gpt2", "GPT2Model")},
@@ -263,7 +264,7 @@ class _Auto:
         return cls.model_class(config.model_type)(config)
 
 
-# %% chapters/en/chapter4/modeling.ipynb cell 26
+# %% chapters/en/chapter4/modeling.ipynb cell 38
 class AutoModel(_Auto):
     """The base model (hidden states) for any model_type course_lib implements."""
 

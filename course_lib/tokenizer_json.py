@@ -90,36 +90,35 @@ def _template(r: _Reader, items, where: str) -> list[tuple[str, int]]:
     return out
 
 
-# %% chapters/en/chapter2/tokenizer_json.ipynb cell 9
-def tokenizer_from_dict(data: dict, path: Path | str = "tokenizer.json") -> Tokenizer:
-    """Build a course_lib Tokenizer from the parsed contents of a 🤗 tokenizers tokenizer.json."""
-    r = _Reader(Path(path))
-    if not isinstance(data, dict):
-        raise TokenizerFileError(f"{path}: should hold a JSON object, got {type(data).__name__}")
-
+# %% chapters/en/chapter2/tokenizer_json.ipynb cell 10
+def _read_model(r: _Reader, data: dict) -> WordPiece | BPE:
+    """The `model` field: WordPiece (a vocabulary) or BPE (a vocabulary and ranked merges)."""
     kind, part = _component(r, data, "model")
     vocab = r.get(part, "model", "vocab", dict)
     if not all(isinstance(i, int) for i in vocab.values()):
         raise r.fail("model.vocab", "should map every token to an integer id")
     if kind == "WordPiece":
-        model = WordPiece(vocab, r.get(part, "model", "unk_token", str, "[UNK]"),
-                          r.get(part, "model", "continuing_subword_prefix", str, "##"),
-                          r.get(part, "model", "max_input_chars_per_word", int, 100))
-    else:
-        for unsupported in ("continuing_subword_prefix", "end_of_word_suffix", "dropout"):
-            if part.get(unsupported) not in (None, ""):
-                raise r.fail(f"model.{unsupported}", "is set; course_lib's BPE supports only GPT-2 style (null)")
-        merges = []
-        for i, m in enumerate(r.get(part, "model", "merges", list)):
-            pair = m.split(" ") if isinstance(m, str) else m
-            if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(x, str) for x in pair):
-                raise r.fail(f"model.merges[{i}]", f"should be \"a b\" or [\"a\", \"b\"], got {m!r}")
-            merges.append(tuple(pair))
-        try:
-            model = BPE(vocab, merges, r.get(part, "model", "unk_token", str, None))
-        except ValueError as e:
-            raise r.fail("model.merges", f"is inconsistent with model.vocab: {e}") from None
+        return WordPiece(vocab, r.get(part, "model", "unk_token", str, "[UNK]"),
+                         r.get(part, "model", "continuing_subword_prefix", str, "##"),
+                         r.get(part, "model", "max_input_chars_per_word", int, 100))
+    for unsupported in ("continuing_subword_prefix", "end_of_word_suffix", "dropout"):
+        if part.get(unsupported) not in (None, ""):
+            raise r.fail(f"model.{unsupported}", "is set; course_lib's BPE supports only GPT-2 style (null)")
+    merges = []
+    for i, m in enumerate(r.get(part, "model", "merges", list)):
+        pair = m.split(" ") if isinstance(m, str) else m
+        if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(x, str) for x in pair):
+            raise r.fail(f"model.merges[{i}]", f"should be \"a b\" or [\"a\", \"b\"], got {m!r}")
+        merges.append(tuple(pair))
+    try:
+        return BPE(vocab, merges, r.get(part, "model", "unk_token", str, None))
+    except ValueError as e:
+        raise r.fail("model.merges", f"is inconsistent with model.vocab: {e}") from None
 
+
+# %% chapters/en/chapter2/tokenizer_json.ipynb cell 13
+def _read_added_tokens(r: _Reader, data: dict, vocab: dict[str, int]) -> list[dict]:
+    """The `added_tokens` field: each token's content, id and whether it is special."""
     added = []
     for i, t in enumerate(r.get(data, "", "added_tokens", list, [])):
         content = r.get(t, f"added_tokens[{i}]", "content", str)
@@ -127,70 +126,107 @@ def tokenizer_from_dict(data: dict, path: Path | str = "tokenizer.json") -> Toke
         if vocab.get(content, token_id) != token_id:
             raise r.fail(f"added_tokens[{i}].id", f"is {token_id} but model.vocab gives {content!r} id {vocab[content]}")
         added.append({"content": content, "id": token_id, "special": r.get(t, f"added_tokens[{i}]", "special", bool, True)})
+    return added
 
-    normalizer = None
+
+# %% chapters/en/chapter2/tokenizer_json.ipynb cell 16
+def _read_normalizer(r: _Reader, data: dict) -> BertNormalizer | None:
+    """The `normalizer` field: BERT's cleaning, lowercasing and accent stripping, or None."""
     kind, part = _component(r, data, "normalizer")
     if kind == "BertNormalizer":
-        normalizer = BertNormalizer(*(r.get(part, "normalizer", k, bool, d) for k, d in
-                                      [("clean_text", True), ("handle_chinese_chars", True), ("strip_accents", None),
-                                       ("lowercase", True)]))
-    pre_tokenizer = None
+        return BertNormalizer(*(r.get(part, "normalizer", k, bool, d) for k, d in
+                                [("clean_text", True), ("handle_chinese_chars", True), ("strip_accents", None),
+                                 ("lowercase", True)]))
+    return None
+
+
+def _read_pre_tokenizer(r: _Reader, data: dict) -> BertPreTokenizer | ByteLevel | None:
+    """The `pre_tokenizer` field: BERT's split into words and punctuation, or GPT-2's byte-level words."""
     kind, part = _component(r, data, "pre_tokenizer")
     if kind == "BertPreTokenizer":
-        pre_tokenizer = BertPreTokenizer()
-    elif kind == "ByteLevel":
-        pre_tokenizer = ByteLevel(*(r.get(part, "pre_tokenizer", k, bool, d) for k, d in
-                                    [("add_prefix_space", False), ("trim_offsets", True), ("use_regex", True)]))
+        return BertPreTokenizer()
+    if kind == "ByteLevel":
+        return ByteLevel(*(r.get(part, "pre_tokenizer", k, bool, d) for k, d in
+                           [("add_prefix_space", False), ("trim_offsets", True), ("use_regex", True)]))
+    return None
 
-    post_processor, trim = None, False
+
+# %% chapters/en/chapter2/tokenizer_json.ipynb cell 19
+def _read_post_processor(r: _Reader, data: dict) -> tuple[TemplateProcessing | None, bool]:
+    """The `post_processor` field: the template of special tokens, and whether offsets are trimmed of spaces."""
     kind, part = _component(r, data, "post_processor")
-    ids = {t["content"]: t["id"] for t in added} | vocab
     if kind == "TemplateProcessing":
         special = {}
         for name, spec in r.get(part, "post_processor", "special_tokens", dict).items():
             token_ids = r.get(spec, f"post_processor.special_tokens.{name}", "ids", list)
             special[name] = token_ids[0]
-        post_processor = TemplateProcessing(_template(r, part.get("single"), "post_processor.single"),
-                                            _template(r, part.get("pair"), "post_processor.pair"), special)
-    elif kind == "BertProcessing":
+        return TemplateProcessing(_template(r, part.get("single"), "post_processor.single"),
+                                  _template(r, part.get("pair"), "post_processor.pair"), special), False
+    if kind == "BertProcessing":
         sep, cls = r.get(part, "post_processor", "sep", list), r.get(part, "post_processor", "cls", list)
-        post_processor = TemplateProcessing([(cls[0], 0), ("$A", 0), (sep[0], 0)],
-                                            [(cls[0], 0), ("$A", 0), (sep[0], 0), ("$B", 1), (sep[0], 1)],
-                                            {cls[0]: cls[1], sep[0]: sep[1]})
-    elif kind == "RobertaProcessing":  # RoBERTa and BART: <s> A </s>, and <s> A </s></s> B </s> for pairs
+        return TemplateProcessing([(cls[0], 0), ("$A", 0), (sep[0], 0)],
+                                  [(cls[0], 0), ("$A", 0), (sep[0], 0), ("$B", 1), (sep[0], 1)],
+                                  {cls[0]: cls[1], sep[0]: sep[1]}), False
+    if kind == "RobertaProcessing":  # RoBERTa and BART: <s> A </s>, and <s> A </s></s> B </s> for pairs
         sep, cls = r.get(part, "post_processor", "sep", list), r.get(part, "post_processor", "cls", list)
-        post_processor = TemplateProcessing([(cls[0], 0), ("$A", 0), (sep[0], 0)],
-                                            [(cls[0], 0), ("$A", 0), (sep[0], 0), (sep[0], 0), ("$B", 0), (sep[0], 0)],
-                                            {cls[0]: cls[1], sep[0]: sep[1]})
-        trim = r.get(part, "post_processor", "trim_offsets", bool, True)
-    elif kind == "ByteLevel":
-        trim = r.get(part, "post_processor", "trim_offsets", bool, True)
+        return TemplateProcessing([(cls[0], 0), ("$A", 0), (sep[0], 0)],
+                                  [(cls[0], 0), ("$A", 0), (sep[0], 0), (sep[0], 0), ("$B", 0), (sep[0], 0)],
+                                  {cls[0]: cls[1], sep[0]: sep[1]}), r.get(part, "post_processor", "trim_offsets", bool, True)
+    if kind == "ByteLevel":
+        return None, r.get(part, "post_processor", "trim_offsets", bool, True)
+    return None, False
 
-    decoder = None
+
+# %% chapters/en/chapter2/tokenizer_json.ipynb cell 22
+def _read_decoder(r: _Reader, data: dict, pre_tokenizer) -> WordPieceDecoder | ByteLevel | None:
+    """The `decoder` field: WordPiece's (joins ## pieces) or byte-level (bytes back to text; the pre-tokenizer's own)."""
     kind, part = _component(r, data, "decoder")
     if kind == "WordPiece":
-        decoder = WordPieceDecoder(r.get(part, "decoder", "prefix", str, "##"), r.get(part, "decoder", "cleanup", bool, True))
-    elif kind == "ByteLevel":
-        decoder = pre_tokenizer if isinstance(pre_tokenizer, ByteLevel) else ByteLevel()
+        return WordPieceDecoder(r.get(part, "decoder", "prefix", str, "##"), r.get(part, "decoder", "cleanup", bool, True))
+    if kind == "ByteLevel":
+        return pre_tokenizer if isinstance(pre_tokenizer, ByteLevel) else ByteLevel()
+    return None
 
-    truncation = None
-    if (t := r.get(data, "", "truncation", dict, None)) is not None:
-        strategy = {"LongestFirst": "longest_first", "OnlyFirst": "only_first", "OnlySecond": "only_second"}
-        name = r.get(t, "truncation", "strategy", str, "LongestFirst")
-        if name not in strategy:
-            raise r.fail("truncation.strategy", f"is {name!r}; expected one of {', '.join(strategy)}")
-        truncation = Truncation(r.get(t, "truncation", "max_length", int), strategy[name],
-                                r.get(t, "truncation", "direction", str, "Right").lower())
-    padding = None
-    if (p := r.get(data, "", "padding", dict, None)) is not None:
-        length = r.get(p, "padding", "strategy", (str, dict))
-        padding = Padding(r.get(p, "padding", "pad_id", int, 0), r.get(p, "padding", "pad_token", str, "[PAD]"),
-                          r.get(p, "padding", "pad_type_id", int, 0),
-                          length.get("Fixed") if isinstance(length, dict) else None,
-                          r.get(p, "padding", "pad_to_multiple_of", int, None),
-                          r.get(p, "padding", "direction", str, "Right").lower())
+
+def _read_truncation(r: _Reader, data: dict) -> Truncation | None:
+    """The `truncation` field: the maximum length and which sequence to cut first, or None."""
+    if (t := r.get(data, "", "truncation", dict, None)) is None:
+        return None
+    strategy = {"LongestFirst": "longest_first", "OnlyFirst": "only_first", "OnlySecond": "only_second"}
+    name = r.get(t, "truncation", "strategy", str, "LongestFirst")
+    if name not in strategy:
+        raise r.fail("truncation.strategy", f"is {name!r}; expected one of {', '.join(strategy)}")
+    return Truncation(r.get(t, "truncation", "max_length", int), strategy[name],
+                      r.get(t, "truncation", "direction", str, "Right").lower())
+
+
+def _read_padding(r: _Reader, data: dict) -> Padding | None:
+    """The `padding` field: the pad token, and a fixed length or the longest of each batch, or None."""
+    if (p := r.get(data, "", "padding", dict, None)) is None:
+        return None
+    length = r.get(p, "padding", "strategy", (str, dict))
+    return Padding(r.get(p, "padding", "pad_id", int, 0), r.get(p, "padding", "pad_token", str, "[PAD]"),
+                   r.get(p, "padding", "pad_type_id", int, 0),
+                   length.get("Fixed") if isinstance(length, dict) else None,
+                   r.get(p, "padding", "pad_to_multiple_of", int, None),
+                   r.get(p, "padding", "direction", str, "Right").lower())
+
+
+# %% chapters/en/chapter2/tokenizer_json.ipynb cell 25
+def tokenizer_from_dict(data: dict, path: Path | str = "tokenizer.json") -> Tokenizer:
+    """Build a course_lib Tokenizer from the parsed contents of a 🤗 tokenizers tokenizer.json."""
+    r = _Reader(Path(path))
+    if not isinstance(data, dict):
+        raise TokenizerFileError(f"{path}: should hold a JSON object, got {type(data).__name__}")
+    model = _read_model(r, data)
+    added = _read_added_tokens(r, data, model.vocab)
+    normalizer, pre_tokenizer = _read_normalizer(r, data), _read_pre_tokenizer(r, data)
+    post_processor, trim = _read_post_processor(r, data)
+    decoder = _read_decoder(r, data, pre_tokenizer)
+    truncation, padding = _read_truncation(r, data), _read_padding(r, data)
 
     # Name the usual special tokens when the vocabulary has them (tokenizer_config.json may say more).
+    ids = {t["content"]: t["id"] for t in added} | model.vocab
     names = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
              "mask_token": "[MASK]"}
     special_map = {name: token for name, token in names.items() if token in ids}
@@ -200,7 +236,7 @@ def tokenizer_from_dict(data: dict, path: Path | str = "tokenizer.json") -> Toke
                      special_map, trim_offsets=trim)
 
 
-# %% chapters/en/chapter2/tokenizer_json.ipynb cell 10
+# %% chapters/en/chapter2/tokenizer_json.ipynb cell 28
 def load_tokenizer_file(path: str | Path) -> Tokenizer:
     """Read a 🤗 tokenizers `tokenizer.json`; errors name the file and the field that is wrong."""
     path = Path(path)
@@ -246,7 +282,7 @@ def load_tokenizer(name_or_path: str | Path, revision: str | None = None) -> Tok
     return tokenizer
 
 
-# %% chapters/en/chapter2/tokenizer_json.ipynb cell 19
+# %% chapters/en/chapter2/tokenizer_json.ipynb cell 37
 def tokenizer_to_dict(tokenizer: Tokenizer) -> dict:
     """The tokenizer.json contents for a course_lib Tokenizer, in the format 🤗 tokenizers reads."""
     model = tokenizer.model
