@@ -19,7 +19,7 @@ from course_lib.modeling import (
 )
 
 
-# %% chapters/en/chapter4/gpt2.ipynb cell 5
+# %% chapters/en/chapter4/gpt2.ipynb cell 6
 class GPT2Attention(nn.Module):
     """Causal multi-head self-attention: each token sees itself and the tokens before it, never after."""
 
@@ -42,7 +42,7 @@ class GPT2Attention(nn.Module):
         return out, (k, v), weights
 
 
-# %% chapters/en/chapter4/gpt2.ipynb cell 6
+# %% chapters/en/chapter4/gpt2.ipynb cell 7
 class GPT2MLP(nn.Module):
     """The feed-forward layer: widen to 4 x n_embd, GELU, back to n_embd."""
 
@@ -58,7 +58,7 @@ class GPT2MLP(nn.Module):
         return self.dropout(self.c_proj(self.act(self.c_fc(x))))
 
 
-# %% chapters/en/chapter4/gpt2.ipynb cell 8
+# %% chapters/en/chapter4/gpt2.ipynb cell 9
 class GPT2Block(nn.Module):
     """A pre-LN block: x + attention(norm(x)), then x + mlp(norm(x))."""
 
@@ -75,7 +75,7 @@ class GPT2Block(nn.Module):
         return x + self.mlp(self.ln_2(x)), present, weights
 
 
-# %% chapters/en/chapter4/gpt2.ipynb cell 9
+# %% chapters/en/chapter4/gpt2.ipynb cell 10
 class GPT2Model(PreTrainedModel):
     """The GPT-2 decoder: token and learned position embeddings, `n_layer` blocks, a final layer norm."""
 
@@ -117,7 +117,7 @@ class GPT2Model(PreTrainedModel):
                            attentions=tuple(attentions) if output_attentions else None)
 
 
-# %% chapters/en/chapter4/gpt2.ipynb cell 11
+# %% chapters/en/chapter4/gpt2.ipynb cell 12
 class GPT2LMHeadModel(PreTrainedModel):
     """GPT-2 with its language-modelling head: next-token logits from the last hidden states (tied to wte)."""
 
