@@ -50,7 +50,7 @@ def next_token_logits(logits: torch.Tensor, ids: torch.Tensor, temperature: floa
     return top_p_filter(top_k_filter(logits / temperature, top_k), top_p)
 
 
-# %% chapters/en/chapter8/decoding.ipynb cell 15
+# %% chapters/en/chapter8/decoding.ipynb cell 16
 def check_generation_args(max_new_tokens: int, do_sample: bool, temperature: float, top_k: int | None,
                           top_p: float | None, repetition_penalty: float, num_return_sequences: int) -> None:
     """Refuse settings that have no meaning, with what to do instead."""
@@ -72,6 +72,7 @@ def check_generation_args(max_new_tokens: int, do_sample: bool, temperature: flo
                          "do_sample=True")
 
 
+# %% chapters/en/chapter8/decoding.ipynb cell 19
 @torch.no_grad()
 def generate_tokens(model, input_ids: torch.Tensor, max_new_tokens: int, do_sample: bool = False,
                     temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
@@ -109,6 +110,7 @@ def generate_tokens(model, input_ids: torch.Tensor, max_new_tokens: int, do_samp
             return
 
 
+# %% chapters/en/chapter8/decoding.ipynb cell 22
 def generate(model, input_ids: torch.Tensor, max_new_tokens: int, **kwargs) -> torch.Tensor:
     """The prompt followed by the generated tokens: (B, prompt length + up to max_new_tokens)."""
     tokens = list(generate_tokens(model, input_ids, max_new_tokens, **kwargs))

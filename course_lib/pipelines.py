@@ -19,13 +19,18 @@ from course_lib.tokenizer import Tokenizer
 from course_lib.tokenizer_json import load_tokenizer
 
 
-# %% chapters/en/chapter5/pipeline.ipynb cell 22
+# %% chapters/en/chapter5/pipeline.ipynb cell 26
+def _max_positions(config) -> int:
+    return getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", 512)
+
+
 def _positive_batch_size(batch_size) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive whole number (texts per batch), got {batch_size!r}")
     return batch_size
 
 
+# %% chapters/en/chapter5/pipeline.ipynb cell 29
 class Pipeline:
     """Text in, answers out, in three steps: `preprocess` (tokenize), `_forward` (the model), `postprocess` (answers).
 
@@ -50,6 +55,7 @@ class Pipeline:
             encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
         return encoded
 
+    # %% chapters/en/chapter5/pipeline.ipynb cell 32
     def _batch(self, ids: list[list[int]]) -> dict[str, torch.Tensor]:
         """Pad a batch of id lists into tensors (the same padding as the tokenizer's)."""
         width = max(map(len, ids))
@@ -61,6 +67,7 @@ class Pipeline:
     def _forward(self, batch: dict[str, torch.Tensor]):
         return self.model(**batch)
 
+    # %% chapters/en/chapter5/pipeline.ipynb cell 35
     def postprocess(self, outputs, batch: dict[str, torch.Tensor], **kwargs) -> list:
         raise NotImplementedError
 
@@ -85,11 +92,7 @@ class Pipeline:
         return results[0] if single else results
 
 
-def _max_positions(config) -> int:
-    return getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", 512)
-
-
-# %% chapters/en/chapter5/pipeline.ipynb cell 28
+# %% chapters/en/chapter5/pipeline.ipynb cell 43
 class FeatureExtractionPipeline(Pipeline):
     """A sentence embedding per text: the mean of the token vectors (padding excluded), normalised to length 1,
     as sentence-transformers' models such as MiniLM were trained to be used."""
@@ -107,7 +110,7 @@ class FeatureExtractionPipeline(Pipeline):
         return torch.stack(Pipeline.__call__(self, list(texts)))
 
 
-# %% chapters/en/chapter5/pipeline.ipynb cell 29
+# %% chapters/en/chapter5/pipeline.ipynb cell 44
 class SentenceSimilarityPipeline(FeatureExtractionPipeline):
     """Cosine similarity of one sentence with others, and semantic search over a corpus."""
 
@@ -130,7 +133,7 @@ class SentenceSimilarityPipeline(FeatureExtractionPipeline):
                 for s, i in zip(best.values.tolist(), best.indices.tolist())]
 
 
-# %% chapters/en/chapter5/pipeline.ipynb cell 30
+# %% chapters/en/chapter5/pipeline.ipynb cell 45
 class ZeroShotClassificationPipeline(FeatureExtractionPipeline):
     """Classify a text into labels never trained on, by comparing its embedding with the embedding of a sentence
     made from each label ("This example is about sports.").
@@ -162,7 +165,7 @@ class ZeroShotClassificationPipeline(FeatureExtractionPipeline):
         return answers[0] if single else answers
 
 
-# %% chapters/en/chapter5/pipeline.ipynb cell 32
+# %% chapters/en/chapter5/pipeline.ipynb cell 47
 def _labels(config) -> dict[int, str]:
     """id -> label name, from config.json's id2label (LABEL_0, LABEL_1, ... when there is none)."""
     given = config.extra.get("id2label") or {}
@@ -184,7 +187,7 @@ class TextClassificationPipeline(Pipeline):
         return answers
 
 
-# %% chapters/en/chapter5/pipeline.ipynb cell 33
+# %% chapters/en/chapter5/pipeline.ipynb cell 48
 class FillMaskPipeline(Pipeline):
     """The most likely tokens for the mask token in each text, with the text completed by each."""
 
@@ -217,7 +220,7 @@ class FillMaskPipeline(Pipeline):
         return answers
 
 
-# %% chapters/en/chapter5/pipeline.ipynb cell 35
+# %% chapters/en/chapter5/pipeline.ipynb cell 50
 TASKS: dict[str, tuple[type[Pipeline], str | None]] = {}
 # Tasks that later chapters write: their module is imported (and registers them) when first asked for.
 LATER_TASKS = {"text-generation": "course_lib.text_generation", "text2text-generation": "course_lib.text2text",

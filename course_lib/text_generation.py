@@ -40,6 +40,7 @@ class TextGenerationPipeline(Pipeline):
                           f"last {context}", stacklevel=3)
         return ids[-context:]
 
+    # %% chapters/en/chapter8/text_generation.ipynb cell 14
     def _settings(self, kwargs: dict) -> dict:
         settings = {"max_new_tokens": 50, "do_sample": False, "temperature": 1.0, "top_k": None, "top_p": None,
                     "repetition_penalty": 1.0}
@@ -49,6 +50,7 @@ class TextGenerationPipeline(Pipeline):
                             f"text generation takes {', '.join(settings)}, num_return_sequences, seed, return_full_text")
         return {**settings, **kwargs}
 
+    # %% chapters/en/chapter8/text_generation.ipynb cell 17
     def __call__(self, text_inputs, num_return_sequences: int = 1, seed: int | None = None,
                  return_full_text: bool = True, **kwargs):
         settings = self._settings(kwargs)
@@ -74,6 +76,7 @@ class TextGenerationPipeline(Pipeline):
             results.append([{"generated_text": (prompt if return_full_text else "") + t} for t in texts])
         return results[0] if single else results
 
+    # %% chapters/en/chapter8/text_generation.ipynb cell 20
     def stream(self, prompt: str, seed: int | None = None, **kwargs) -> Iterator[str]:
         """Yield the continuation of `prompt` piece by piece, as each token is generated (a piece waits for the
         rest of a character whose UTF-8 bytes span several tokens)."""
@@ -94,5 +97,5 @@ class TextGenerationPipeline(Pipeline):
             shown = text
 
 
-# %% chapters/en/chapter8/text_generation.ipynb cell 12
+# %% chapters/en/chapter8/text_generation.ipynb cell 23
 register_task("text-generation", TextGenerationPipeline, str(SHAKESPEARE_GPT))
