@@ -41,7 +41,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Ten
     return out, None
 
 
-# %% chapters/en/chapter3/attention.ipynb cell 24
+# %% chapters/en/chapter3/attention.ipynb cell 35
 def padding_mask(attention_mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """(B, T) of 1 (token) / 0 (padding) -> an additive mask (B, 1, 1, T): 0 where allowed, a huge negative where not.
 
@@ -51,7 +51,7 @@ def padding_mask(attention_mask: torch.Tensor, dtype: torch.dtype = torch.float3
     return (1.0 - mask) * torch.finfo(dtype).min
 
 
-# %% chapters/en/chapter3/attention.ipynb cell 27
+# %% chapters/en/chapter3/attention.ipynb cell 38
 def causal_mask(query_length: int, key_length: int, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
     """(1, 1, Tq, Tk) additive mask letting query i see keys up to its own position (keys may include a cache)."""
     offset = key_length - query_length  # with a cache, the queries are the last positions

@@ -68,7 +68,7 @@ class TokenBlocks:
         return {"input_ids": [self.ids[s:s + self.block_size].tolist() for s in (self.starts[i] for i in index)]}
 
 
-# %% chapters/en/chapter7/lm_data.ipynb cell 21
+# %% chapters/en/chapter7/lm_data.ipynb cell 24
 @torch.no_grad()
 def evaluate_lm(model, ids, text: str, tokenizer, block_size: int, batch_size: int = 32) -> dict[str, float]:
     """Loss over the whole of `ids` (the tokens of `text`): every token but the first predicted once, in blocks of

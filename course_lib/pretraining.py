@@ -71,13 +71,14 @@ class TextSampler:
 
 
 class LiveLossPlot:
-    """A Trainer callback that redraws the training loss in place after every log line (in Jupyter)."""
+    """A Trainer callback that redraws the training loss in place after every log line (in Jupyter), titled `title`."""
 
-    def __init__(self, figsize=(6, 3)):
+    def __init__(self, figsize=(6, 3), title: str = "Training loss"):
         import matplotlib.pyplot as plt
         from IPython.display import display
 
         self.fig, self.ax = plt.subplots(figsize=figsize)
+        self.title = title
         plt.close(self.fig)  # shown once here, then updated in place, not again at the end of the cell
         self.handle = display(self.fig, display_id=True)
 
@@ -87,6 +88,7 @@ class LiveLossPlot:
         history = [(h["step"], h["loss"]) for h in trainer.state.log_history if "loss" in h]
         self.ax.clear()
         self.ax.plot(*zip(*history))
+        self.ax.set_title(self.title)
         self.ax.set_xlabel("step")
         self.ax.set_ylabel("training loss (nats per token)")
         self.ax.grid(alpha=0.3)
