@@ -95,7 +95,7 @@ def _rank_and_world() -> tuple[int, int]:
     return 0, 1
 
 
-# %% chapters/en/chapter6/trainer.ipynb cell 12
+# %% chapters/en/chapter6/trainer.ipynb cell 14
 class Trainer:
     """A training loop with the options practitioners expect: train / evaluate / predict, gradient accumulation,
     bf16 autocast, evaluation and atomic checkpoints each epoch (or every n steps), exact resume, logging, and
@@ -127,6 +127,7 @@ class Trainer:
         self.state = TrainerState()
         self.optimizer = self.scheduler = None
 
+    # %% chapters/en/chapter6/trainer.ipynb cell 17
     # --- the data -------------------------------------------------------------------------------------------------
     def _lengths(self, dataset) -> list[int]:
         if "input_ids" not in dataset.column_names:
@@ -142,6 +143,7 @@ class Trainer:
                                generator=torch.Generator().manual_seed(self.args.seed + epoch)).tolist()
         return [order[i:i + size] for i in range(0, len(order), size)]
 
+    # %% chapters/en/chapter6/trainer.ipynb cell 20
     def _to_device(self, rows) -> dict[str, torch.Tensor]:
         batch = self.data_collator(rows)
         return {k: v.to(self.device) for k, v in batch.items()}
@@ -150,7 +152,188 @@ class Trainer:
         columns = dataset[indices]  # one read of the columns, then split into rows
         return [{k: v[i] for k, v in columns.items()} for i in range(len(indices))]
 
+    # %% chapters/en/chapter6/trainer.ipynb cell 23
     # --- training ---------------------------------------------------------------------------------------------------
+    def _optimizer_step(self, group: list[list[int]], trainable) -> float:
+        """One optimizer step over `group` (the global batches to accumulate); returns the batch's mean loss."""
+        args, n_total, total_loss = self.args, sum(len(b) for b in group), 0.0
+        for i, batch_indices in enumerate(group):
+            local = batch_indices[self.rank::self.world_size]  # this process's share of the global batch
+            if not local:
+                continue
+            batch = self._to_device(self._rows(self.train_dataset, local))
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=args.bf16):
+                loss = self.wrapped(**batch).loss
+            # Weight each share's mean loss by its size, so that after DDP averages over processes and we sum over
+            # accumulated batches, the gradient is that of the mean loss over the whole step's examples.
+            weighted = loss.float() * len(local) * self.world_size / n_total
+            last = i == len(group) - 1
+            if self.world_size > 1 and not last:
+                with self.wrapped.no_sync():  # accumulate locally; synchronise gradients once, on the last batch
+                    weighted.backward()
+            else:
+                weighted.backward()
+            total_loss += loss.item() * len(local) / n_total
+        if args.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(trainable, args.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return self._all_mean(total_loss * self.world_size)
+
+    def _all_mean(self, value: float) -> float:
+        if self.world_size == 1:
+            return value
+        t = torch.tensor([value], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t)
+        return t.item() / self.world_size
+
+    # %% chapters/en/chapter6/trainer.ipynb cell 27
+    # --- evaluation -----------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, dataset, metric_key_prefix: str = "test") -> PredictionOutput:
+        """Run the model over `dataset` (sharded over the processes under torchrun); logits in the dataset's order."""
+        if len(dataset) == 0:
+            raise ValueError("cannot predict on an empty dataset")
+        was_training = self.model.training
+        self.model.eval()
+        order = list(range(len(dataset)))
+        if self.args.group_by_length:  # similar lengths together: less padding; the order is restored below
+            lengths = self._lengths(dataset)
+            order.sort(key=lambda i: lengths[i])
+        mine = order[self.rank::self.world_size]
+        size, results = self.args.per_device_eval_batch_size, []
+        for start in range(0, len(mine), size):
+            indices = mine[start:start + size]
+            batch = self._to_device(self._rows(dataset, indices))
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.args.bf16):
+                out = self.model(**batch)
+            loss = out.loss.float().item() if out.loss is not None else None
+            logits = None if self.args.prediction_loss_only else out.logits.float().cpu()
+            labels = batch.get("labels")
+            results += [{"index": index, "loss": loss, "logits": None if logits is None else logits[j],
+                         "label": None if labels is None else labels[j].cpu()} for j, index in enumerate(indices)]
+        if self.world_size > 1:
+            gathered = [None] * self.world_size
+            dist.all_gather_object(gathered, results)
+            results = [r for part in gathered for r in part]
+        results.sort(key=lambda r: r["index"])
+        metrics = {}
+        if results[0]["loss"] is not None:  # each example counts the loss of its batch once: the mean over examples
+            metrics[f"{metric_key_prefix}_loss"] = sum(r["loss"] for r in results) / len(results)
+        predictions = labels = None
+        if not self.args.prediction_loss_only:
+            logits = [r["logits"] for r in results]
+            predictions = torch.stack(logits) if logits[0].dim() == 1 else logits
+            if results[0]["label"] is not None:
+                labels = [r["label"] for r in results]
+                if len({label.shape for label in labels}) == 1:  # per-token labels of other lengths stay a list
+                    labels = torch.stack(labels)
+                if self.compute_metrics is not None:
+                    metrics.update({f"{metric_key_prefix}_{k}": v for k, v in self.compute_metrics(predictions, labels).items()})
+        self.model.train(was_training)
+        return PredictionOutput(predictions, labels, metrics)
+
+    # %% chapters/en/chapter6/trainer.ipynb cell 30
+    def evaluate(self, eval_dataset=None) -> dict[str, float]:
+        """Loss (and `compute_metrics`) on the evaluation set; also appended to the log history."""
+        dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
+        if dataset is None:
+            raise ValueError("no evaluation data: give eval_dataset to the Trainer or to evaluate()")
+        metrics = self.predict(dataset, metric_key_prefix="eval").metrics
+        self.state.log_history.append({"step": self.state.global_step, "epoch": round(self.state.epoch, 4), **metrics})
+        self._notify()
+        return metrics
+
+    def _notify(self) -> None:
+        if self.rank == 0:
+            for callback in self.callbacks:
+                callback(self, self.state.log_history[-1])
+
+    # %% chapters/en/chapter6/trainer.ipynb cell 39
+    # --- checkpoints ----------------------------------------------------------------------------------------------
+    def save_checkpoint(self) -> Path | None:
+        """Write output_dir/checkpoint-<step> atomically: into a temporary folder, then renamed in one step.
+
+        A crash during the save leaves at most a `tmp-checkpoint-*` folder, which resuming ignores; the previous
+        complete checkpoint stays usable.
+        """
+        out = Path(self.args.output_dir)
+        final, tmp = out / f"checkpoint-{self.state.global_step}", out / f"tmp-checkpoint-{self.state.global_step}"
+        if self.rank == 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            self.model.save_pretrained(tmp)
+            torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+            torch.save(self.scheduler.state_dict(), tmp / "scheduler.pt")
+            (tmp / "trainer_state.json").write_text(json.dumps(asdict(self.state), indent=1))
+        self._barrier()
+        torch.save(_rng_state(), tmp / f"rng_state_{self.rank}.pt")  # every process has its own random state
+        self._barrier()
+        if self.rank == 0:
+            _fsync_tree(tmp)
+            if final.exists():  # saving the same step twice: replace the old copy
+                shutil.rmtree(final)
+            os.replace(tmp, final)  # atomic: the checkpoint appears complete, or not at all
+            _fsync_dir(out)
+            self._rotate_checkpoints()
+        self._barrier()
+        return final
+
+    def _rotate_checkpoints(self) -> None:
+        limit = self.args.save_total_limit
+        if limit:
+            for old in list_checkpoints(self.args.output_dir)[:-limit]:
+                shutil.rmtree(old)
+
+    def _barrier(self) -> None:
+        if self.world_size > 1:
+            dist.barrier()
+
+    def save_model(self, folder: str | Path | None = None) -> Path:
+        """Save the trained model (config.json and model.safetensors) to `folder` (default: output_dir)."""
+        folder = Path(folder or self.args.output_dir)
+        if self.rank == 0:
+            self.model.save_pretrained(folder)
+        self._barrier()
+        return folder
+
+    # %% chapters/en/chapter6/trainer.ipynb cell 42
+    def _load_checkpoint(self, folder: Path) -> None:
+        needed = ["model.safetensors", "optimizer.pt", "scheduler.pt", "trainer_state.json",
+                  f"rng_state_{self.rank}.pt"]
+        missing = [name for name in needed if not (folder / name).exists()]
+        if missing:
+            raise FileNotFoundError(f"{folder} is not a complete checkpoint (missing {', '.join(missing)}); "
+                                    "resume from another one, or start again without resume_from_checkpoint")
+        self.model.load_checkpoint(load_file(str(folder / "model.safetensors"), device=str(self.device)),
+                                   source=str(folder))
+        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location=self.device))
+        self.scheduler.load_state_dict(torch.load(folder / "scheduler.pt"))
+        self.state = TrainerState(**json.loads((folder / "trainer_state.json").read_text()))
+        _set_rng_state(torch.load(folder / f"rng_state_{self.rank}.pt", weights_only=False))
+
+    # %% chapters/en/chapter6/trainer.ipynb cell 45
+    # --- the loop ---------------------------------------------------------------------------------------------------
+    def _log_loss(self) -> None:
+        s = self.state
+        s.log_history.append({"step": s.global_step, "epoch": round(s.epoch, 4), "loss": s.loss_sum / s.loss_steps,
+                              "learning_rate": self.scheduler.get_last_lr()[0]})
+        s.loss_sum, s.loss_steps = 0.0, 0
+        self._notify()
+
+    def _maybe_evaluate_and_save(self, end_of_epoch: bool) -> None:
+        args, step = self.args, self.state.global_step
+        if self.eval_dataset is not None and (
+                (args.eval_strategy == "epoch" and end_of_epoch)
+                or (args.eval_strategy == "steps" and step % args.eval_steps == 0)):
+            self.evaluate()
+            self.model.train()
+        if (args.save_strategy == "epoch" and end_of_epoch) or (args.save_strategy == "steps"
+                                                               and step % args.save_steps == 0):
+            self.save_checkpoint()
+
+    # %% chapters/en/chapter6/trainer.ipynb cell 48
     def train(self, resume_from_checkpoint: str | Path | bool | None = None) -> dict[str, float]:
         """Train; with `resume_from_checkpoint` (a folder, or True for the latest in output_dir), continue from
         a checkpoint exactly as if the run had never stopped. Returns the run's metrics."""
@@ -197,181 +380,8 @@ class Trainer:
         return {"train_loss": sum(train_losses) / max(1, len(train_losses)), "train_runtime": runtime,
                 "train_steps_per_second": (total - first_step) / runtime if runtime else 0.0}
 
-    def _optimizer_step(self, group: list[list[int]], trainable) -> float:
-        """One optimizer step over `group` (the global batches to accumulate); returns the batch's mean loss."""
-        args, n_total, total_loss = self.args, sum(len(b) for b in group), 0.0
-        for i, batch_indices in enumerate(group):
-            local = batch_indices[self.rank::self.world_size]  # this process's share of the global batch
-            if not local:
-                continue
-            batch = self._to_device(self._rows(self.train_dataset, local))
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=args.bf16):
-                loss = self.wrapped(**batch).loss
-            # Weight each share's mean loss by its size, so that after DDP averages over processes and we sum over
-            # accumulated batches, the gradient is that of the mean loss over the whole step's examples.
-            weighted = loss.float() * len(local) * self.world_size / n_total
-            last = i == len(group) - 1
-            if self.world_size > 1 and not last:
-                with self.wrapped.no_sync():  # accumulate locally; synchronise gradients once, on the last batch
-                    weighted.backward()
-            else:
-                weighted.backward()
-            total_loss += loss.item() * len(local) / n_total
-        if args.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(trainable, args.max_grad_norm)
-        self.optimizer.step()
-        self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return self._all_mean(total_loss * self.world_size)
 
-    def _all_mean(self, value: float) -> float:
-        if self.world_size == 1:
-            return value
-        t = torch.tensor([value], dtype=torch.float64, device=self.device)
-        dist.all_reduce(t)
-        return t.item() / self.world_size
-
-    def _log_loss(self) -> None:
-        s = self.state
-        s.log_history.append({"step": s.global_step, "epoch": round(s.epoch, 4), "loss": s.loss_sum / s.loss_steps,
-                              "learning_rate": self.scheduler.get_last_lr()[0]})
-        s.loss_sum, s.loss_steps = 0.0, 0
-        self._notify()
-
-    def _notify(self) -> None:
-        if self.rank == 0:
-            for callback in self.callbacks:
-                callback(self, self.state.log_history[-1])
-
-    def _maybe_evaluate_and_save(self, end_of_epoch: bool) -> None:
-        args, step = self.args, self.state.global_step
-        if self.eval_dataset is not None and (
-                (args.eval_strategy == "epoch" and end_of_epoch)
-                or (args.eval_strategy == "steps" and step % args.eval_steps == 0)):
-            self.evaluate()
-            self.model.train()
-        if (args.save_strategy == "epoch" and end_of_epoch) or (args.save_strategy == "steps"
-                                                               and step % args.save_steps == 0):
-            self.save_checkpoint()
-
-    # --- evaluation -----------------------------------------------------------------------------------------------
-    def evaluate(self, eval_dataset=None) -> dict[str, float]:
-        """Loss (and `compute_metrics`) on the evaluation set; also appended to the log history."""
-        dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
-        if dataset is None:
-            raise ValueError("no evaluation data: give eval_dataset to the Trainer or to evaluate()")
-        metrics = self.predict(dataset, metric_key_prefix="eval").metrics
-        self.state.log_history.append({"step": self.state.global_step, "epoch": round(self.state.epoch, 4), **metrics})
-        self._notify()
-        return metrics
-
-    @torch.no_grad()
-    def predict(self, dataset, metric_key_prefix: str = "test") -> PredictionOutput:
-        """Run the model over `dataset` (sharded over the processes under torchrun); logits in the dataset's order."""
-        if len(dataset) == 0:
-            raise ValueError("cannot predict on an empty dataset")
-        was_training = self.model.training
-        self.model.eval()
-        order = list(range(len(dataset)))
-        if self.args.group_by_length:  # similar lengths together: less padding; the order is restored below
-            lengths = self._lengths(dataset)
-            order.sort(key=lambda i: lengths[i])
-        mine = order[self.rank::self.world_size]
-        size, results = self.args.per_device_eval_batch_size, []
-        for start in range(0, len(mine), size):
-            indices = mine[start:start + size]
-            batch = self._to_device(self._rows(dataset, indices))
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.args.bf16):
-                out = self.model(**batch)
-            loss = out.loss.float().item() if out.loss is not None else None
-            logits = None if self.args.prediction_loss_only else out.logits.float().cpu()
-            labels = batch.get("labels")
-            results += [{"index": index, "loss": loss, "logits": None if logits is None else logits[j],
-                         "label": None if labels is None else labels[j].cpu()} for j, index in enumerate(indices)]
-        if self.world_size > 1:
-            gathered = [None] * self.world_size
-            dist.all_gather_object(gathered, results)
-            results = [r for part in gathered for r in part]
-        results.sort(key=lambda r: r["index"])
-        metrics = {}
-        if results[0]["loss"] is not None:  # each example counts the loss of its batch once: the mean over examples
-            metrics[f"{metric_key_prefix}_loss"] = sum(r["loss"] for r in results) / len(results)
-        predictions = labels = None
-        if not self.args.prediction_loss_only:
-            logits = [r["logits"] for r in results]
-            predictions = torch.stack(logits) if logits[0].dim() == 1 else logits
-            if results[0]["label"] is not None:
-                labels = [r["label"] for r in results]
-                if len({label.shape for label in labels}) == 1:  # per-token labels of other lengths stay a list
-                    labels = torch.stack(labels)
-                if self.compute_metrics is not None:
-                    metrics.update({f"{metric_key_prefix}_{k}": v for k, v in self.compute_metrics(predictions, labels).items()})
-        self.model.train(was_training)
-        return PredictionOutput(predictions, labels, metrics)
-
-    # --- checkpoints ----------------------------------------------------------------------------------------------
-    def save_checkpoint(self) -> Path | None:
-        """Write output_dir/checkpoint-<step> atomically: into a temporary folder, then renamed in one step.
-
-        A crash during the save leaves at most a `tmp-checkpoint-*` folder, which resuming ignores; the previous
-        complete checkpoint stays usable.
-        """
-        out = Path(self.args.output_dir)
-        final, tmp = out / f"checkpoint-{self.state.global_step}", out / f"tmp-checkpoint-{self.state.global_step}"
-        if self.rank == 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            self.model.save_pretrained(tmp)
-            torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
-            torch.save(self.scheduler.state_dict(), tmp / "scheduler.pt")
-            (tmp / "trainer_state.json").write_text(json.dumps(asdict(self.state), indent=1))
-        self._barrier()
-        torch.save(_rng_state(), tmp / f"rng_state_{self.rank}.pt")  # every process has its own random state
-        self._barrier()
-        if self.rank == 0:
-            _fsync_tree(tmp)
-            if final.exists():  # saving the same step twice: replace the old copy
-                shutil.rmtree(final)
-            os.replace(tmp, final)  # atomic: the checkpoint appears complete, or not at all
-            _fsync_dir(out)
-            self._rotate_checkpoints()
-        self._barrier()
-        return final
-
-    def _rotate_checkpoints(self) -> None:
-        limit = self.args.save_total_limit
-        if limit:
-            for old in list_checkpoints(self.args.output_dir)[:-limit]:
-                shutil.rmtree(old)
-
-    def _load_checkpoint(self, folder: Path) -> None:
-        needed = ["model.safetensors", "optimizer.pt", "scheduler.pt", "trainer_state.json",
-                  f"rng_state_{self.rank}.pt"]
-        missing = [name for name in needed if not (folder / name).exists()]
-        if missing:
-            raise FileNotFoundError(f"{folder} is not a complete checkpoint (missing {', '.join(missing)}); "
-                                    "resume from another one, or start again without resume_from_checkpoint")
-        self.model.load_checkpoint(load_file(str(folder / "model.safetensors"), device=str(self.device)),
-                                   source=str(folder))
-        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location=self.device))
-        self.scheduler.load_state_dict(torch.load(folder / "scheduler.pt"))
-        self.state = TrainerState(**json.loads((folder / "trainer_state.json").read_text()))
-        _set_rng_state(torch.load(folder / f"rng_state_{self.rank}.pt", weights_only=False))
-
-    def _barrier(self) -> None:
-        if self.world_size > 1:
-            dist.barrier()
-
-    def save_model(self, folder: str | Path | None = None) -> Path:
-        """Save the trained model (config.json and model.safetensors) to `folder` (default: output_dir)."""
-        folder = Path(folder or self.args.output_dir)
-        if self.rank == 0:
-            self.model.save_pretrained(folder)
-        self._barrier()
-        return folder
-
-
-# %% chapters/en/chapter6/trainer.ipynb cell 13
+# %% chapters/en/chapter6/trainer.ipynb cell 33
 def list_checkpoints(output_dir: str | Path) -> list[Path]:
     """The complete checkpoints in `output_dir`, oldest first (unfinished tmp-checkpoint-* folders are not listed)."""
     found = [p for p in Path(output_dir).glob("checkpoint-*") if p.is_dir() and p.name.split("-")[1].isdigit()]
@@ -384,6 +394,7 @@ def latest_checkpoint(output_dir: str | Path) -> Path | None:
     return found[-1] if found else None
 
 
+# %% chapters/en/chapter6/trainer.ipynb cell 36
 def _rng_state() -> dict:
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -415,8 +426,10 @@ def _fsync_tree(folder: Path) -> None:
     _fsync_dir(folder)
 
 
-def plot_history(log_history: list[dict], ax=None):
-    """The training loss per logged step and the evaluation loss, against the epoch: the loss curve."""
+# %% chapters/en/chapter6/trainer.ipynb cell 54
+def plot_history(log_history: list[dict], ax=None, title: str = "Training and validation loss"):
+    """The loss curve: the training loss of each log (its mean since the previous one) as a line, and the
+    validation loss of each evaluation as markers, against the epoch."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -426,9 +439,10 @@ def plot_history(log_history: list[dict], ax=None):
     if train:
         ax.plot(*zip(*train), label="training loss")
     if evals:
-        ax.plot(*zip(*evals), "o-", label="validation loss")
+        ax.plot(*zip(*evals), "o--", label="validation loss")  # markers: a single evaluation is a point too
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("cross-entropy loss")
+    ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
     return ax

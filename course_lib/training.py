@@ -55,7 +55,7 @@ def schedule(name: str, warmup_steps: int, total_steps: int):
     return multiplier
 
 
-# %% chapters/en/chapter6/training_loop.ipynb cell 30
+# %% chapters/en/chapter6/training_loop.ipynb cell 31
 def _as_lists(predictions, references) -> tuple[list, list]:
     predictions = predictions.tolist() if hasattr(predictions, "tolist") else list(predictions)
     references = references.tolist() if hasattr(references, "tolist") else list(references)
@@ -106,7 +106,7 @@ def classification_metrics(logits, labels) -> dict[str, float]:
             "recall": recall(predictions, labels), "f1": f1(predictions, labels)}
 
 
-# %% chapters/en/chapter6/training_loop.ipynb cell 33
+# %% chapters/en/chapter6/training_loop.ipynb cell 34
 def native_bf16(device: torch.device | str = "cpu") -> bool:
     """True if `device` computes in bfloat16 natively: a CUDA GPU with bfloat16 units (not a T4, which only emulates
     it), or a CPU whose kernels PyTorch runs with AVX-512 and which has AMX or AVX512-BF16. Elsewhere bfloat16 is
