@@ -187,7 +187,8 @@ ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "swish", "silu")
 
 CONFIGS = {c.model_type: c for c in (BertConfig, GPT2Config)}
 # Configurations later chapters write: their module is imported (and adds them to CONFIGS) when first asked for.
-LATER_CONFIGS = {"bart": "course_lib.encoder_decoder", "marian": "course_lib.encoder_decoder"}
+LATER_CONFIGS = {"bart": "course_lib.encoder_decoder", "marian": "course_lib.encoder_decoder",
+                 "llama": "course_lib.llama", "qwen2": "course_lib.llama", "qwen3": "course_lib.llama"}
 
 
 def config_class(model_type) -> type[PretrainedConfig] | None:

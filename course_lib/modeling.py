@@ -225,8 +225,13 @@ class PreTrainedModel(nn.Module):
 # %% chapters/en/chapter4/modeling.ipynb cell 37
 # model_type -> (module, class name) per task; the architectures' notebooks write the modules.
 AUTO = {
-    "AutoModel": {"bert": ("course_lib.bert", "BertModel"), "gpt2": ("course_lib.gpt2", "GPT2Model")},
-    "AutoModelForCausalLM": {"gpt2": ("course_lib.gpt2", "GPT2LMHeadModel")},
+    "AutoModel": {"bert": ("course_lib.bert", "BertModel"), "gpt2": ("course_lib.gpt2", "GPT2Model"),
+                  "llama": ("course_lib.llama", "LlamaModel"), "qwen2": ("course_lib.llama", "Qwen2Model"),
+                  "qwen3": ("course_lib.llama", "Qwen3Model")},
+    "AutoModelForCausalLM": {"gpt2": ("course_lib.gpt2", "GPT2LMHeadModel"),
+                             "llama": ("course_lib.llama", "LlamaForCausalLM"),
+                             "qwen2": ("course_lib.llama", "Qwen2ForCausalLM"),
+                             "qwen3": ("course_lib.llama", "Qwen3ForCausalLM")},
     "AutoModelForMaskedLM": {"bert": ("course_lib.bert", "BertForMaskedLM")},
     "AutoModelForSequenceClassification": {"bert": ("course_lib.bert", "BertForSequenceClassification")},
     "AutoModelForTokenClassification": {"bert": ("course_lib.bert", "BertForTokenClassification")},
