@@ -119,7 +119,7 @@ def test_a_misspelt_field_is_pointed_out():
 
 def test_a_config_of_another_architecture(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "t5", "d_model": 512}))
-    with pytest.raises(ConfigError, match=r"model_type 't5' is not one course_lib implements \(bert, gpt2, bart, marian\)"):
+    with pytest.raises(ConfigError, match=r"model_type 't5' is not one course_lib implements \(bert, gpt2, bart, marian, llama, qwen2, qwen3\)"):
         AutoConfig.from_pretrained(tmp_path)
     with pytest.raises(ConfigError, match=r"model_type is 't5', but BertConfig reads 'bert'"):
         BertModel.from_pretrained(tmp_path)
