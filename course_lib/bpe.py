@@ -128,7 +128,8 @@ def byte_level_words(text: str) -> list[str]:
 class BPE:
     """A BPE model: a vocabulary and ranked merges, applied lowest rank first to each word (as GPT-2 does)."""
 
-    def __init__(self, vocab: dict[str, int], merges: list[tuple[str, str]], unk_token: str | None = None):
+    def __init__(self, vocab: dict[str, int], merges: list[tuple[str, str]], unk_token: str | None = None,
+                 ignore_merges: bool = False):
         self.vocab = dict(vocab)
         self.id_to_token = {i: t for t, i in self.vocab.items()}
         self.merges = list(merges)
@@ -142,6 +143,7 @@ class BPE:
         if unk_token is not None and unk_token not in self.vocab:
             raise ValueError(f"unk_token {unk_token!r} is not in the vocabulary")
         self.unk_token = unk_token
+        self.ignore_merges = ignore_merges  # Llama 3's option: a word that is in the vocabulary is one token
         self.cache: dict[str, list[int]] = {}
 
     # %% chapters/en/chapter2/fast_bpe.ipynb cell 37
@@ -193,6 +195,8 @@ class BPE:
     def tokenize_word(self, word: str) -> list[int]:
         """The ids of one pre-tokenized word, cached: words repeat, so most are looked up, not merged."""
         ids = self.cache.get(word)
+        if ids is None and self.ignore_merges and word in self.vocab:
+            ids = [self.vocab[word]]  # the whole word, whatever the merges would make of it
         if ids is None:
             unk = self.vocab.get(self.unk_token) if self.unk_token else None
             start = [self.vocab.get(c, unk) for c in word]

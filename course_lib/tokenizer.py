@@ -469,7 +469,7 @@ class Tokenizer:
         else:
             out = first if second is None else Encoding(
                 *(getattr(first, f) + getattr(second, f) for f in Encoding.__dataclass_fields__))
-        if isinstance(self.pre_tokenizer, ByteLevel) and self.pre_tokenizer.trim_offsets and self.trim_offsets:
+        if self.trim_offsets and getattr(self.pre_tokenizer, "trim_offsets", False):  # ByteLevel, or a Sequence with one
             _trim_offsets(out, self.pre_tokenizer.add_prefix_space)
         return out
 
