@@ -93,8 +93,11 @@ def generate_tokens(model, input_ids: torch.Tensor, max_new_tokens: int, do_samp
     for _ in range(max_new_tokens):
         if past is not None and past[0][0].size(2) < context:
             out = model(ids[:, -1:], past_key_values=past, use_cache=True)
-        else:
-            out = model(ids[:, -context:], use_cache=use_cache and ids.size(1) < context)
+        else:  # the prompt, or a window that slid past the context: no cache to continue from
+            cache = use_cache and ids.size(1) < context
+            empty = model.allocate_cache(ids.size(0), min(context, ids.size(1) + max_new_tokens)) \
+                if cache and hasattr(model, "allocate_cache") else None  # a cache filled in place, if offered
+            out = model(ids[:, -context:], past_key_values=empty, use_cache=cache)
         past = out.past_key_values
         logits = next_token_logits(out.logits[:, -1], ids, temperature, top_k, top_p, repetition_penalty)
         if do_sample:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import torch
 
 from course_lib.generation import check_generation_args, generate, generate_tokens
-from course_lib.gpt2 import GPT2LMHeadModel
+from course_lib.modeling import AutoModelForCausalLM
 from course_lib.pipelines import Pipeline, register_task
 from course_lib.pretraining import SHAKESPEARE_GPT
 
@@ -23,7 +23,7 @@ class TextGenerationPipeline(Pipeline):
     continuation alone with return_full_text=False), as 🤗 Transformers does; `stream` yields the text as it comes.
     """
 
-    model_class = GPT2LMHeadModel
+    model_class = AutoModelForCausalLM  # chapter 4's: GPT-2, or chapter 12's Llama, Qwen2 and Qwen3, by config.json
 
     def _prompt_ids(self, prompt) -> list[int]:
         if not isinstance(prompt, str):

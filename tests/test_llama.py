@@ -6,7 +6,9 @@ weight randomised, norms and biases included, so that a norm or bias in the wron
 
 from __future__ import annotations
 
+import copy
 import json
+import shutil
 import warnings
 
 import pytest
@@ -15,6 +17,7 @@ import torch
 from course_lib.config import AutoConfig, ConfigError
 from course_lib.generation import generate
 from course_lib.llama import (
+    KeyValueCache,
     LlamaConfig,
     LlamaForCausalLM,
     LlamaModel,
@@ -25,6 +28,8 @@ from course_lib.llama import (
     RMSNorm,
     RotaryEmbedding,
     apply_rotary,
+    column_major_,
+    decoding_bytes,
 )
 from course_lib.modeling import AutoModel, AutoModelForCausalLM
 from course_lib.pipelines import pipeline
@@ -232,6 +237,108 @@ def test_the_text_generation_pipeline_runs_a_llama():
     assert out[0]["generated_text"].startswith("ROMEO:")
 
 
+# --- faster decoding: a cache allocated once, the weights stored by column --------------------------------------
+
+def test_a_cache_allocated_once_gives_the_logits_of_a_full_pass(pair):
+    """A prompt, a chunk of 5 tokens, then one token a step, with padding on both sides, into one allocated cache."""
+    ours, _, _ = pair
+    ids, mask = ids_and_mask(6)
+    config, real = ours.config, mask.bool()
+    with torch.no_grad():
+        full = ours(ids, mask, output_attentions=True)
+        cache = ours.allocate_cache(batch_size=3, max_length=ids.size(1))
+        addresses = [layer.keys.data_ptr() for layer in cache]
+        out = ours(ids[:, :20], mask[:, :20], past_key_values=cache, use_cache=True)
+        steps = [out.logits]
+        out = ours(ids[:, 20:25], mask[:, :25], past_key_values=out.past_key_values, use_cache=True)
+        steps.append(out.logits)
+        for t in range(25, ids.size(1)):
+            out = ours(ids[:, t:t + 1], mask[:, :t + 1], past_key_values=out.past_key_values, use_cache=True,
+                       output_attentions=True)
+            steps.append(out.logits)
+    assert (torch.cat(steps, dim=1) - full.logits).abs()[real].max() < 1e-5
+    assert all(a is b for a, b in zip(out.past_key_values, cache, strict=True))  # the same objects, ...
+    assert [layer.keys.data_ptr() for layer in cache] == addresses  # ... written in place
+    keys, values = out.past_key_values[0]  # read like a (keys, values) pair
+    assert keys.shape == values.shape == cache[0].keys.shape == (3, config.num_key_value_heads, 40, config.head_dim)
+    # one new token's attention weights (its queries viewed in groups, the keys not copied): the full pass's last row
+    for step, whole in zip(out.attentions, full.attentions, strict=True):
+        assert step.shape == (3, config.num_attention_heads, 1, 40)
+        assert (step[:, :, 0] - whole[:, :, -1]).abs().max() < 1e-5
+
+
+def test_generate_asks_the_model_for_a_cache_and_gives_transformers_tokens(pair, monkeypatch):
+    ours, reference, _ = pair
+    prompt = torch.randint(0, SHAPE["vocab_size"], (2, 7), generator=torch.Generator().manual_seed(8))
+    asked, allocate = [], ours.allocate_cache
+    monkeypatch.setattr(ours, "allocate_cache", lambda *sizes: asked.append(sizes) or allocate(*sizes))
+    theirs = reference.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=30, do_sample=False,
+                                pad_token_id=0, eos_token_id=None)
+    assert torch.equal(generate(ours, prompt, 30), theirs)
+    assert asked == [(2, 37)]  # the prompt and the new tokens, once
+    # a text that reaches the context while generating: a cache as long as the context; a longer prompt: none
+    long = torch.randint(0, SHAPE["vocab_size"], (1, 90), generator=torch.Generator().manual_seed(9))
+    assert torch.equal(generate(ours, long, 12), generate(ours, long, 12, use_cache=False))
+    assert asked[1:] == [(1, 96)]
+    assert torch.equal(generate(ours, torch.cat([long, long], dim=1)[:, :100], 3),
+                       generate(ours, torch.cat([long, long], dim=1)[:, :100], 3, use_cache=False))
+    assert asked[1:] == [(1, 96)]
+
+
+def test_weights_stored_by_column_give_the_same_logits_tokens_and_files(pair, tmp_path):
+    ours, reference, _ = pair
+    by_column = column_major_(copy.deepcopy(ours))
+    weight = by_column.lm_head.weight
+    assert weight.shape == ours.lm_head.weight.shape and weight.stride() == (1, weight.size(0))
+    assert (weight is by_column.model.embed_tokens.weight) == (ours.lm_head.weight is ours.model.embed_tokens.weight)
+    assert all(torch.equal(a, b) for a, b in zip(by_column.state_dict().values(), ours.state_dict().values()))
+    ids, mask = ids_and_mask(7)
+    with torch.no_grad():
+        assert (by_column(ids, mask).logits - ours(ids, mask).logits).abs()[mask.bool()].max() < 1e-5
+    prompt = ids[:, :7]
+    theirs = reference.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=30, do_sample=False,
+                                pad_token_id=0, eos_token_id=None)
+    assert torch.equal(generate(by_column, prompt, 30), theirs)
+    by_column.save_pretrained(tmp_path)
+    reloaded = transformers.AutoModelForCausalLM.from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        assert (reloaded(ids).logits - ours(ids).logits).abs().max() < 1e-5
+
+
+def test_decoding_bytes_and_the_cache_per_token_with_grouped_heads():
+    sizes = {}
+    for kv_heads in (2, 8):  # grouped-query attention, and full multi-head attention (8 query heads)
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(LlamaConfig(**dict(SHAPE, num_key_value_heads=kv_heads)))
+        cache = model.allocate_cache(batch_size=1, max_length=96)
+        sizes[kv_heads] = sum(layer.keys.nbytes + layer.values.nbytes for layer in cache) // 96
+        assert sizes[kv_heads] == 2 * SHAPE["num_hidden_layers"] * kv_heads * 8 * 4  # k and v, layers, heads, head_dim
+        assert decoding_bytes(model, 10) - decoding_bytes(model, 0) == 10 * sizes[kv_heads]
+        embedding = SHAPE["vocab_size"] * SHAPE["hidden_size"] * 4
+        assert decoding_bytes(model, 0) == 4 * model.num_parameters() - embedding + SHAPE["hidden_size"] * 4
+    assert sizes[8] == 4 * sizes[2]
+    tied = LlamaForCausalLM(LlamaConfig(**dict(SHAPE, tie_word_embeddings=True)))
+    assert decoding_bytes(tied, 0) == 4 * tied.num_parameters()  # the head reads the whole shared matrix
+    assert tied.to(torch.bfloat16).allocate_cache(1, 4)[0].keys.dtype == torch.bfloat16
+
+
+def test_the_text_generation_pipeline_loads_a_llama_folder_and_writes_transformers_text(tmp_path):
+    tokenizer = load_tokenizer(SHAKESPEARE_GPT)
+    reference = reference_model("Llama", dict(SHAPE, vocab_size=len(tokenizer), max_position_embeddings=128))
+    reference.save_pretrained(tmp_path)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(SHAKESPEARE_GPT / name, tmp_path / name)
+    generator = pipeline("text-generation", model=str(tmp_path))
+    assert type(generator.model) is LlamaForCausalLM
+    for prompt in ("ROMEO:", "JULIET:\nO"):
+        ids = torch.tensor([tokenizer.encode(prompt, add_special_tokens=False).ids])
+        theirs = reference.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=20, do_sample=False,
+                                    pad_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id)
+        new = theirs[0, ids.size(1):].tolist()
+        new = new[:new.index(tokenizer.eos_token_id)] if tokenizer.eos_token_id in new else new
+        assert generator(prompt, max_new_tokens=20)[0]["generated_text"] == prompt + tokenizer.decode(new)
+
+
 # --- bad input --------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("change, message", [
@@ -273,3 +380,16 @@ def test_positions_past_max_position_embeddings_are_refused():
         model(torch.zeros(1, 2, dtype=torch.long), position_ids=torch.tensor([[95, 96]]))
     # chapter 8's generate keeps the last 96 tokens instead of failing
     assert generate(model, torch.zeros(1, 90, dtype=torch.long), 10).shape == (1, 100)
+
+
+def test_a_cache_allocated_once_refuses_what_does_not_fit():
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(**SHAPE)).eval()
+    with pytest.raises(ValueError, match=r"holds 10 tokens and has 0: 11 more do not fit"):
+        model(torch.zeros(2, 11, dtype=torch.long), past_key_values=model.allocate_cache(2, 10))
+    with pytest.raises(ValueError, match=r"allocated for a batch of 2, not 1"):  # never broadcast over the batch
+        model(torch.zeros(1, 1, dtype=torch.long), past_key_values=model.allocate_cache(2, 10))
+    cache = KeyValueCache(batch_size=1, num_key_value_heads=2, max_length=3, head_dim=4)
+    cache.update(torch.ones(1, 2, 3, 4), torch.ones(1, 2, 3, 4))
+    with pytest.raises(ValueError, match=r"holds 3 tokens and has 3: 1 more do not fit"):
+        cache.update(torch.ones(1, 2, 1, 4), torch.ones(1, 2, 1, 4))

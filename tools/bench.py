@@ -637,7 +637,135 @@ def question_answering() -> list[Result]:
                    len(questions) / theirs, "transformers tokenizer + model, no answer selection")]
 
 
+def _same_llama(num_key_value_heads: int = 2):
+    """A Llama-shaped model (6 layers x 384, 6 query heads sharing `num_key_value_heads` key/value heads, Llama 2's
+    32,000-token vocabulary, an untied output layer, random weights) as transformers builds it and as course_lib
+    loads it from the same files, and a prompt of 16 tokens: the Llama decoding benchmark compares the two."""
+    import torch
+    import transformers
+
+    from course_lib.llama import LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(vocab_size=32000, hidden_size=384, intermediate_size=1024, num_hidden_layers=6,
+                                      num_attention_heads=6, num_key_value_heads=num_key_value_heads,
+                                      max_position_embeddings=512)
+    theirs = transformers.LlamaForCausalLM(config).eval()
+    folder = tempfile.mkdtemp()
+    theirs.save_pretrained(folder)
+    return LlamaForCausalLM.from_pretrained(folder).eval(), theirs, torch.randint(0, 32000, (1, 16))
+
+
+@benchmark
+def llama_decoding() -> list[Result]:
+    """Chapter 12: greedy decoding of a Llama-shaped model (6 x 384, grouped-query attention) with chapter 8's
+    generate, which gets a cache allocated once, against transformers' generate on the same weights; with the
+    weights stored by column (`column_major_`), and as nn.Linear stores them, for both libraries, so that the table
+    shows what the layout gives and what the code gives; the fraction of the memory-bandwidth bound (a step's bytes
+    at the speed of a plain sum) each reaches. And the key/value cache's bytes per token, measured from the cache
+    tensors, with 2 key/value heads against full multi-head attention's 6."""
+    import copy
+
+    import torch
+
+    from course_lib.generation import generate
+    from course_lib.llama import (
+        LlamaConfig,
+        LlamaForCausalLM,
+        column_major_,
+        decoding_bytes,
+        memory_bandwidth,
+    )
+
+    ours, theirs, prompt = _same_llama()
+    new = 128
+    ours_by_column, theirs_by_column = column_major_(copy.deepcopy(ours)), column_major_(copy.deepcopy(theirs))
+
+    def generate_theirs(model):
+        return lambda: model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new,
+                                      min_new_tokens=new, do_sample=False, pad_token_id=0)
+
+    same = torch.equal(generate(ours_by_column, prompt, new), generate_theirs(theirs)()) and torch.equal(
+        generate(ours, prompt, new), generate_theirs(theirs)())
+    times = side_by_side([lambda: generate(ours_by_column, prompt, new), lambda: generate(ours, prompt, new),
+                          generate_theirs(theirs_by_column), generate_theirs(theirs)], repeat=5)
+    speed = dict(zip(["ours by column", "ours", "theirs by column", "theirs"], [new / t for t in times]))
+    bandwidth = memory_bandwidth()
+    bound = bandwidth / decoding_bytes(ours, prompt.size(1) + new // 2)  # a step's bytes halfway through
+    reached = ", ".join(f"{name} {s / bound:.0%}" for name, s in speed.items())
+    name = f"Llama (6 x 384, 6 query / 2 key-value heads) greedy decoding, {new} new tokens, cache"
+    rows = [
+        Result(f"{name}, weights by column", speed["ours by column"], "tokens/s", speed["theirs"],
+               "transformers generate", note=f"same tokens: {same}; of the memory bound ({bound:,.0f} tokens/s at "
+                                             f"{bandwidth / 1e9:.0f} GB/s): {reached}"),
+        Result(f"{name}, weights by column for both", speed["ours by column"], "tokens/s", speed["theirs by column"],
+               "transformers generate, weights by column", note="the same layout: what the code gives"),
+        Result(f"{name}, weights as nn.Linear stores them", speed["ours"], "tokens/s", speed["theirs"],
+               "transformers generate", note="the cache allocated once and the per-step savings alone"),
+    ]
+    per_token = {}
+    for kv_heads in (2, 6):
+        model = ours if kv_heads == 2 else LlamaForCausalLM(LlamaConfig.from_dict({**ours.config.to_dict(),
+                                                                                   "num_key_value_heads": kv_heads}))
+        cache = model.allocate_cache(batch_size=1, max_length=512)
+        per_token[kv_heads] = sum(layer.keys.nbytes + layer.values.nbytes for layer in cache) / 512
+    rows.append(Result("Llama (6 x 384) key/value cache per token, 2 key/value heads (grouped-query)", per_token[2],
+                       "bytes/token", per_token[6], "course_lib, 6 key/value heads (full multi-head)",
+                       higher_is_better=False, note="float32, from the allocated cache tensors"))
+    return rows
+
+
 # --- the harness ----------------------------------------------------------------------------------------------
+
+@benchmark
+def modern_training() -> list[Result]:
+    """Chapter 12.2: training steps of the Llama arm (chapter 12's LlamaForCausalLM at chapter 7's shape and
+    parameter count) against chapter 7's GPT-2 and against transformers' LlamaForCausalLM with the same weights, all
+    driven by the same Trainer with chapter 7's recipe (bf16 where native)."""
+    import torch
+    import transformers
+
+    from course_lib.ablation import build_arm, recipe_arguments
+    from course_lib.data import DataCollatorForLanguageModeling
+    from course_lib.lm import TokenBlocks
+    from course_lib.pretraining import SHAKESPEARE_GPT
+    from course_lib.tokenizer import Tokenizer
+    from course_lib.trainer import Trainer
+
+    tokenizer = Tokenizer.from_pretrained(SHAKESPEARE_GPT)
+    ids = tokenizer.encode(_shakespeare()[:300_000]).ids
+    config = _chapter7_config(len(tokenizer), tokenizer.eos_token_id)
+    steps = 30
+    torch.manual_seed(0)
+    gpt2, llama = build_arm("gpt2", config), build_arm("llama", config)
+    folder = tempfile.mkdtemp()
+    llama.save_pretrained(folder)
+    theirs = transformers.LlamaForCausalLM.from_pretrained(folder)
+    data = TokenBlocks(ids, 64, num_blocks=steps * 64, seed=0)
+    collate = DataCollatorForLanguageModeling(tokenizer, mlm=False)
+
+    def train(model):
+        def run():
+            Trainer(model, recipe_arguments(steps, tempfile.mkdtemp()), train_dataset=data,
+                    data_collator=collate).train()
+        return run
+
+    ours, reference, chapter7 = side_by_side([train(llama), train(theirs), train(gpt2)], repeat=3)
+    tokens = steps * 64 * 64
+    shape = f"{llama.num_parameters() / 1e6:.2f}M parameters, 64 x 64 tokens a step"
+    return [Result(f"training, Llama arm of chapter 12.2 ({shape})", tokens / ours, "tokens/s", tokens / reference,
+                   "transformers LlamaForCausalLM, same Trainer"),
+            Result(f"training, Llama arm vs chapter 7's GPT-2 ({shape})", tokens / ours, "tokens/s", tokens / chapter7,
+                   "course_lib GPT-2, same parameters")]
+
+
+def _chapter7_config(vocab_size: int, eos_token_id: int):
+    """Chapter 7's GPT-2 configuration (4 x 128, 64 positions) for a tokenizer of `vocab_size` tokens."""
+    from course_lib.config import GPT2Config
+
+    return GPT2Config(vocab_size=vocab_size, n_positions=64, n_embd=128, n_layer=4, n_head=4, resid_pdrop=0.0,
+                      embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=eos_token_id, eos_token_id=eos_token_id)
+
 
 def table(results: list[Result]) -> str:
     """The results as a markdown table."""
