@@ -38,7 +38,7 @@ NOTEBOOKS := $(if $(filter all,$(LANGS)),chapters,$(foreach l,$(LANGS),chapters/
 PYTEST_OK := rc=$$?; if [ $$rc -eq 5 ]; then echo "(no tests selected)"; rc=0; fi; exit $$rc
 
 .PHONY: help install lib check lint test test-unit test-notebooks test-portable times execute translation-status lab \
-	bench clean build site-test new-language translate translator
+	bench clean build site-test new-language translate translator ablation
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -114,6 +114,9 @@ bench:  ## benchmarks against the reference implementations, side by side in one
 
 translator:  ## train the shipped German→English translator again (about 45 min on 2 cores): course_lib/models/multi30k-de-en
 	$(PY) -m tools.train_translator --out course_lib/models/multi30k-de-en
+
+ablation:  ## chapter 12.2's sweep again (about 15 min on 2 cores): course_lib/results/modern_ablation.json
+	$(PY) -m tools.ablation_modern --out course_lib/results/modern_ablation.json
 
 clean:  ## remove build outputs (not the venv)
 	rm -rf build _site .pytest_cache .ruff_cache
