@@ -251,6 +251,17 @@ def encoder() -> list[Result]:
     ]
 
 
+def _loaded_by_course_lib(theirs, course_lib_class):
+    """transformers' model `theirs`, saved and loaded by `course_lib_class` (the same weights), and a prompt of 16
+    tokens drawn after it (seeded by the caller): the decoding benchmarks compare the two on equal terms."""
+    import torch
+
+    folder = tempfile.mkdtemp()
+    theirs.save_pretrained(folder)
+    return (course_lib_class.from_pretrained(folder).eval(), theirs,
+            torch.randint(0, theirs.config.vocab_size, (1, 16)))
+
+
 def _same_gpt2():
     """A GPT-2-shaped model (6 layers x 384, random weights) as transformers builds it and as course_lib loads it
     from the same files, and a prompt of 16 tokens: the decoding benchmarks compare the two on equal terms."""
@@ -261,10 +272,7 @@ def _same_gpt2():
 
     torch.manual_seed(0)
     config = transformers.GPT2Config(n_layer=6, n_embd=384, n_head=6, n_positions=512, vocab_size=50257)
-    theirs = transformers.GPT2LMHeadModel(config).eval()
-    folder = tempfile.mkdtemp()
-    theirs.save_pretrained(folder)
-    return GPT2LMHeadModel.from_pretrained(folder).eval(), theirs, torch.randint(0, 50257, (1, 16))
+    return _loaded_by_course_lib(transformers.GPT2LMHeadModel(config).eval(), GPT2LMHeadModel)
 
 
 @benchmark
@@ -650,10 +658,7 @@ def _same_llama(num_key_value_heads: int = 2):
     config = transformers.LlamaConfig(vocab_size=32000, hidden_size=384, intermediate_size=1024, num_hidden_layers=6,
                                       num_attention_heads=6, num_key_value_heads=num_key_value_heads,
                                       max_position_embeddings=512)
-    theirs = transformers.LlamaForCausalLM(config).eval()
-    folder = tempfile.mkdtemp()
-    theirs.save_pretrained(folder)
-    return LlamaForCausalLM.from_pretrained(folder).eval(), theirs, torch.randint(0, 32000, (1, 16))
+    return _loaded_by_course_lib(transformers.LlamaForCausalLM(config).eval(), LlamaForCausalLM)
 
 
 @benchmark
