@@ -248,7 +248,7 @@ def find_target_modules(model: nn.Module, config: LoraConfig) -> list[str]:
             raise ValueError(f"{name} already has a LoRA adapter; merge_and_unload() the model first, or add "
                              "the adapter to the model without one")
         if not isinstance(module, nn.Linear):
-            linear = [n[len(name) + 1:] for n, m in module.named_modules() if isinstance(m, nn.Linear) and n != name]
+            linear = [n for n, m in module.named_modules() if n and isinstance(m, nn.Linear)]  # names inside it
             raise ValueError(f"target_modules={patterns!r} matches {name}, a {type(module).__name__}; LoRA here "
                              f"adapts nn.Linear layers only" + (f": name the ones inside it, {linear}" if linear else ""))
         found.append(name)
